@@ -1,0 +1,184 @@
+"""Demo data for `make run`: a small liquor shop, an admin and a referral chain.
+
+Idempotent: run it again and it changes nothing that exists.
+"""
+
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from catalog.models import Category, Product, Variant
+from core.locks import lock_tree
+from distributors.models import Distributor
+
+DEMO_PASSWORD = "demo12345"  # noqa: S105 - demo accounts only
+
+CATEGORIES = [
+    # slug, Chinese, English, parent slug
+    ("baijiu", "白酒", "Baijiu", None),
+    ("sauce-aroma", "酱香型", "Sauce aroma", "baijiu"),
+    ("strong-aroma", "浓香型", "Strong aroma", "baijiu"),
+    ("wine", "葡萄酒", "Wine", None),
+    ("huangjiu", "黄酒", "Huangjiu (yellow wine)", None),
+]
+
+PRODUCTS = [
+    # slug, category, Chinese, English, description zh, description en, variants
+    (
+        "maotai-town-53",
+        "sauce-aroma",
+        "茅台镇酱香 53度",
+        "Maotai Town Sauce Aroma 53%",
+        "贵州茅台镇传统坤沙工艺，酱香突出，回味悠长。",
+        "Traditional kunsha process from Maotai town; rich sauce aroma and a long finish.",
+        [
+            ("MT53-500", "500ml", "500ml", "299.00", 120),
+            ("MT53-6X500", "6瓶装", "6 bottles", "1699.00", 20),
+        ],
+    ),
+    (
+        "chishui-reserve",
+        "sauce-aroma",
+        "赤水河窖藏 15年",
+        "Chishui River 15-Year Reserve",
+        "赤水河畔窖藏十五年，适合收藏与宴请。",
+        "Cellared fifteen years by the Chishui river; for collectors and banquets.",
+        [("CS15-500", "500ml", "500ml", "1299.00", 15)],
+    ),
+    (
+        "luzhou-classic",
+        "strong-aroma",
+        "泸州老窖香 52度",
+        "Luzhou Classic 52%",
+        "浓香型代表，窖香浓郁，绵甜爽净。",
+        "The classic strong-aroma style: pit aroma, sweet and clean.",
+        [
+            ("LZ52-500", "500ml", "500ml", "168.00", 200),
+            ("LZ52-250", "250ml", "250ml", "89.00", 300),
+        ],
+    ),
+    (
+        "yibin-five-grain",
+        "strong-aroma",
+        "宜宾五粮 52度",
+        "Yibin Five Grain 52%",
+        "五种粮食酿造，香气悠久，味醇厚。",
+        "Distilled from five grains; long aroma, mellow body.",
+        [("YB52-500", "500ml", "500ml", "899.00", 60)],
+    ),
+    (
+        "ningxia-cabernet",
+        "wine",
+        "宁夏贺兰山 赤霞珠干红",
+        "Helan Mountain Cabernet Sauvignon",
+        "宁夏贺兰山东麓产区，果香饱满，单宁细腻。",
+        "From the eastern foothills of the Helan Mountains; ripe fruit and fine tannins.",
+        [
+            ("NX-CS-750", "750ml", "750ml", "238.00", 80),
+            ("NX-CS-6X750", "6瓶装", "6 bottles", "1298.00", 10),
+        ],
+    ),
+    (
+        "shaoxing-10",
+        "huangjiu",
+        "绍兴花雕 十年陈",
+        "Shaoxing Huadiao 10-Year",
+        "绍兴传统花雕，温饮最佳。",
+        "Traditional Shaoxing huadiao; best served warm.",
+        [("SX10-500", "500ml", "500ml", "68.00", 5)],
+    ),
+]
+
+# username, parent username: admin's network of three levels and a shopper.
+NETWORK = [("alice", None), ("bob", "alice"), ("carol", "bob")]
+SHOPPER = "dave"
+
+
+class Command(BaseCommand):
+    help = "Load the demo shop: catalog, admin, a three-level distributor chain and a shopper."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        steps = [
+            ("categories", self.seed_categories),
+            ("products", self.seed_products),
+            ("users", self.seed_users),
+            ("distributors", self.seed_network),
+        ]
+        for number, (name, step) in enumerate(steps, start=1):
+            created = step()
+            self.stdout.write(f"[{number}/{len(steps)}] {name}: {created} created")
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with:"))
+        self.stdout.write(f"  admin (back office, /admin/)  admin / {DEMO_PASSWORD}")
+        for username, _parent in NETWORK:
+            self.stdout.write(f"  distributor                   {username} / {DEMO_PASSWORD}")
+        self.stdout.write(f"  shopper                       {SHOPPER} / {DEMO_PASSWORD}")
+        code = Distributor.objects.get(user__username="carol").invite_code
+        self.stdout.write(f"  carol's referral link         http://127.0.0.1:8000/r/{code}/")
+
+    def seed_categories(self) -> int:
+        created = 0
+        lock_tree("categories")
+        for slug, name, name_en, parent_slug in CATEGORIES:
+            parent = Category.objects.get(slug=parent_slug) if parent_slug else None
+            _obj, was_created = Category.objects.get_or_create(
+                slug=slug, defaults={"name": name, "name_en": name_en, "parent": parent}
+            )
+            created += was_created
+        return created
+
+    def seed_products(self) -> int:
+        created = 0
+        for slug, category, name, name_en, desc, desc_en, variants in PRODUCTS:
+            product, was_created = Product.objects.get_or_create(
+                slug=slug,
+                defaults={
+                    "category": Category.objects.get(slug=category),
+                    "name": name,
+                    "name_en": name_en,
+                    "description": desc,
+                    "description_en": desc_en,
+                },
+            )
+            created += was_created
+            for sku, vname, vname_en, price, stock in variants:
+                Variant.objects.get_or_create(
+                    sku=sku,
+                    defaults={
+                        "product": product,
+                        "name": vname,
+                        "name_en": vname_en,
+                        "price": Decimal(price),
+                        "stock": stock,
+                    },
+                )
+        return created
+
+    def seed_users(self) -> int:
+        User = get_user_model()
+        created = 0
+        if not User.objects.filter(username="admin").exists():
+            User.objects.create_superuser("admin", "admin@example.com", DEMO_PASSWORD)
+            created += 1
+        for username in [name for name, _ in NETWORK] + [SHOPPER]:
+            if not User.objects.filter(username=username).exists():
+                User.objects.create_user(username, f"{username}@example.com", DEMO_PASSWORD)
+                created += 1
+        return created
+
+    def seed_network(self) -> int:
+        created = 0
+        lock_tree("distributors")
+        for username, parent_username in NETWORK:
+            if Distributor.objects.filter(user__username=username).exists():
+                continue
+            parent = (
+                Distributor.objects.get(user__username=parent_username) if parent_username else None
+            )
+            Distributor.objects.create(
+                user=get_user_model().objects.get(username=username), parent=parent
+            )
+            created += 1
+        return created

@@ -1,0 +1,180 @@
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+MAX_LEVELS = 3  # more than three tiers is pyramid selling (禁止传销条例)
+
+rate_field_kwargs = {
+    "max_digits": 5,
+    "decimal_places": 4,
+    "default": Decimal("0"),
+    "validators": [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+}
+
+
+class CommissionPlan(models.Model):
+    """The commission plan (佣金方案): how many levels earn, at which rates.
+
+    Exactly one plan is active. Rates are fractions of the commission base
+    (goods paid, shipping excluded): 0.1000 is 10%.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    is_active = models.BooleanField(_("active"), default=False)
+    levels = models.PositiveSmallIntegerField(
+        _("levels"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_LEVELS)],
+        help_text=_("How many levels of the referral chain earn (at most 3)."),
+    )
+    level_1_rate = models.DecimalField(_("level 1 rate"), **rate_field_kwargs)
+    level_2_rate = models.DecimalField(_("level 2 rate"), **rate_field_kwargs)
+    level_3_rate = models.DecimalField(_("level 3 rate"), **rate_field_kwargs)
+    payout_cap = models.DecimalField(
+        _("payout cap"),
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.3000"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text=_("The most all levels together may earn, as a share of the base."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("commission plan")
+        verbose_name_plural = _("commission plans")
+        ordering = ["-is_active", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=models.Q(is_active=True), name="one_active_plan"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(levels__gte=1, levels__lte=MAX_LEVELS),
+                name="plan_levels_1_to_3",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def rates(self) -> list[Decimal]:
+        """The rate of each earning level, level 1 first."""
+        return [self.level_1_rate, self.level_2_rate, self.level_3_rate][: self.levels]
+
+    def clean(self):
+        if self.levels is None or not 1 <= self.levels <= MAX_LEVELS:
+            raise ValidationError(
+                {"levels": _("A plan may pay at most %(max)d levels.") % {"max": MAX_LEVELS}}
+            )
+        if sum(self.rates()) > self.payout_cap:
+            raise ValidationError(
+                _("The level rates add up to %(sum)s, more than the payout cap %(cap)s.")
+                % {"sum": sum(self.rates()), "cap": self.payout_cap}
+            )
+
+
+class Commission(models.Model):
+    """What one distributor earns on one order at one level of its chain."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        AVAILABLE = "available", _("Available")
+        REVERSED = "reversed", _("Reversed")
+
+    order = models.ForeignKey(
+        "orders.Order",
+        verbose_name=_("order"),
+        on_delete=models.PROTECT,
+        related_name="commissions",
+    )
+    distributor = models.ForeignKey(
+        "distributors.Distributor",
+        verbose_name=_("distributor"),
+        on_delete=models.PROTECT,
+        related_name="commissions",
+    )
+    plan = models.ForeignKey(
+        CommissionPlan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="+"
+    )
+    level = models.PositiveSmallIntegerField(_("level"))
+    base = models.DecimalField(_("base"), max_digits=12, decimal_places=2)
+    rate = models.DecimalField(_("rate"), max_digits=5, decimal_places=4)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("accrued"), auto_now_add=True)
+    released_at = models.DateTimeField(_("released"), null=True, blank=True)
+    reversed_at = models.DateTimeField(_("reversed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("commission")
+        verbose_name_plural = _("commissions")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # Accrual is idempotent: one commission per order and level, ever.
+            models.UniqueConstraint(fields=["order", "level"], name="one_commission_per_level"),
+            models.CheckConstraint(
+                condition=models.Q(level__gte=1, level__lte=MAX_LEVELS),
+                name="commission_level_1_to_3",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="commission_amount_gte_0"
+            ),
+        ]
+        indexes = [models.Index(fields=["distributor", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.order} L{self.level} {self.amount}"
+
+    def get_absolute_url(self):
+        return reverse("commissions:detail", args=[self.pk])
+
+
+class LedgerEntry(models.Model):
+    """One movement of a distributor's money (账户流水). Append-only.
+
+    A balance is the sum of its entries: `pending` counts money earned but not
+    yet withdrawable, `available` what may be withdrawn. Nothing is ever
+    updated or deleted; a mistake is corrected by a new entry.
+    """
+
+    class Kind(models.TextChoices):
+        ACCRUED = "accrued", _("Commission accrued (pending)")
+        RELEASED = "released", _("Commission released (available)")
+        REVERSED = "reversed", _("Commission reversed")
+
+    distributor = models.ForeignKey(
+        "distributors.Distributor",
+        verbose_name=_("distributor"),
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+    )
+    commission = models.ForeignKey(
+        Commission,
+        verbose_name=_("commission"),
+        on_delete=models.PROTECT,
+        related_name="entries",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    pending = models.DecimalField(_("pending change"), max_digits=12, decimal_places=2)
+    available = models.DecimalField(_("available change"), max_digits=12, decimal_places=2)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # Each commission is accrued, released and reversed at most once.
+            models.UniqueConstraint(fields=["commission", "kind"], name="one_entry_per_kind"),
+        ]
+        indexes = [models.Index(fields=["distributor", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.pending}/{self.available}"

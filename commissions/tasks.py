@@ -1,0 +1,20 @@
+from celery import shared_task
+
+from core.task_policy import RETRY_POLICY
+
+from . import services
+
+
+@shared_task(name="commissions.tasks.accrue_commissions", **RETRY_POLICY)
+def accrue_commissions_task(order_id: int) -> int:
+    return len(services.accrue_commissions(order_id))
+
+
+@shared_task(name="commissions.tasks.release_order_commissions", **RETRY_POLICY)
+def release_order_commissions_task(order_id: int) -> int:
+    return services.release_order_commissions(order_id)
+
+
+@shared_task(name="commissions.tasks.release_due_commissions", **RETRY_POLICY)
+def release_due_commissions() -> int:
+    return services.release_due_commissions()

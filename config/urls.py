@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    # Gateways post here server-to-server: no language prefix, no session.
+    path("payments/", include("payments.urls")),
+    path("r/", include("distributors.referral_urls")),
+]
+urlpatterns += i18n_patterns(
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("orders/", include("orders.urls")),
+    path("pay/", include("payments.page_urls")),
+    path("distributor/", include("distributors.urls")),
+    path("distributor/earnings/", include("commissions.urls")),
+    path("", include("catalog.urls")),
+    prefix_default_language=False,
+)
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

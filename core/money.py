@@ -1,0 +1,32 @@
+"""Money: Decimal only, in yuan, quantized to the fen with one named rule.
+
+Every amount that is stored or shown passes through `to_cents`. Commission
+amounts round *down* (a distributor is never paid a fraction of a fen the
+merchant did not earn); prices and totals are exact sums of cent amounts, so
+rounding them down changes nothing.
+"""
+
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+ROUNDING = ROUND_DOWN
+
+
+def to_cents(value: Decimal | int | str) -> Decimal:
+    """Quantize `value` to the fen (0.01), rounding down. Refuses floats."""
+    if isinstance(value, float):
+        raise TypeError("money must not be a float; pass a Decimal or a string")
+    try:
+        return Decimal(value).quantize(CENT, rounding=ROUNDING)
+    except InvalidOperation as exc:
+        raise ValueError(f"not an amount of money: {value!r}") from exc
+
+
+def format_cny(value: Decimal | None) -> str:
+    """¥1,299.00 — the way prices are shown to people."""
+    if value is None:
+        return ""
+    amount = to_cents(value)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}¥{abs(amount):,.2f}"

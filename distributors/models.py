@@ -1,0 +1,62 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from mptt.models import MPTTModel, TreeForeignKey
+
+# No 0/O/1/I/L: invite codes are read aloud and typed from posters.
+INVITE_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+INVITE_CODE_LENGTH = 8
+
+
+def new_invite_code() -> str:
+    return "".join(secrets.choice(INVITE_CODE_ALPHABET) for _ in range(INVITE_CODE_LENGTH))
+
+
+class Distributor(MPTTModel):
+    """A distributor (分销商): one per user; the parent is who recruited them."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="distributor",
+    )
+    parent = TreeForeignKey(
+        "self",
+        verbose_name=_("recruited by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="recruits",
+    )
+    invite_code = models.CharField(
+        _("invite code"), max_length=16, unique=True, default=new_invite_code, editable=False
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    joined_at = models.DateTimeField(_("joined"), auto_now_add=True)
+
+    class MPTTMeta:
+        parent_attr = "parent"
+
+    class Meta:
+        verbose_name = _("distributor")
+        verbose_name_plural = _("distributors")
+
+    def __str__(self):
+        return f"{self.user.get_username()} ({self.invite_code})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def get_invite_path(self) -> str:
+        return reverse("referral", args=[self.invite_code])

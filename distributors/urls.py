@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "distributors"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("join/", views.join, name="join"),
+]

@@ -1,0 +1,136 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from distributors.middleware import referral_code
+
+from . import services
+from .cart import Cart
+from .forms import CartLineForm, CheckoutForm
+from .models import Order
+
+CHECKOUT_TOKEN_KEY = "checkout_token"  # noqa: S105 - a session key
+
+
+def cart_detail(request):
+    cart = Cart(request.session)
+    items = cart.items()
+    subtotal = Cart.subtotal(items)
+    return render(
+        request,
+        "orders/cart.html",
+        {
+            "items": items,
+            "subtotal": subtotal,
+            "shipping": services.shipping_fee_for(subtotal) if items else None,
+        },
+    )
+
+
+@require_POST
+def cart_add(request):
+    cart = Cart(request.session)
+    variant_id = request.POST.get("variant", "")
+    in_cart = cart.quantity_of(int(variant_id)) if variant_id.isdigit() else 0
+    form = CartLineForm(request.POST, in_cart=in_cart)
+    if form.is_valid():
+        variant = form.cleaned_data["variant"]
+        cart.set(variant.pk, in_cart + form.cleaned_data["quantity"])
+        messages.success(request, _("Added to your cart."))
+        return redirect("orders:cart")
+    for error in _form_errors(form):
+        messages.error(request, error)
+    return redirect(request.POST.get("next") or request.META.get("HTTP_REFERER") or "orders:cart")
+
+
+@require_POST
+def cart_update(request):
+    cart = Cart(request.session)
+    form = CartLineForm(request.POST, allow_zero=True)
+    if form.is_valid():
+        cart.set(form.cleaned_data["variant"].pk, form.cleaned_data["quantity"])
+        messages.success(request, _("Your cart was updated."))
+    else:
+        for error in _form_errors(form):
+            messages.error(request, error)
+    return redirect("orders:cart")
+
+
+def _form_errors(form) -> list[str]:
+    return [error for errors in form.errors.values() for error in errors]
+
+
+@login_required
+def checkout(request):
+    cart = Cart(request.session)
+    items = cart.items()
+    if not items:
+        messages.info(request, _("Your cart is empty."))
+        return redirect("orders:cart")
+    subtotal = Cart.subtotal(items)
+    if request.method == "POST":
+        form = CheckoutForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                order = services.place_order(
+                    request.user,
+                    cart.as_pairs(),
+                    address=services.ShippingAddress(
+                        data["recipient_name"], data["recipient_phone"], data["address"]
+                    ),
+                    note=data["note"],
+                    referral_code=referral_code(request),
+                    checkout_token=data["checkout_token"],
+                )
+            except services.OrderError as exc:
+                messages.error(request, str(exc))
+                return redirect("orders:cart")
+            cart.clear()
+            request.session.pop(CHECKOUT_TOKEN_KEY, None)
+            return redirect(order)
+    else:
+        token = request.session.setdefault(CHECKOUT_TOKEN_KEY, str(services.new_checkout_token()))
+        form = CheckoutForm(initial={"checkout_token": token})
+    return render(
+        request,
+        "orders/checkout.html",
+        {
+            "form": form,
+            "items": items,
+            "subtotal": subtotal,
+            "shipping": services.shipping_fee_for(subtotal),
+            "total": subtotal + services.shipping_fee_for(subtotal),
+        },
+    )
+
+
+@login_required
+def order_list(request):
+    orders = Order.objects.filter(user=request.user).prefetch_related("lines")
+    page = Paginator(orders, 20).get_page(request.GET.get("page"))
+    return render(request, "orders/order_list.html", {"page": page})
+
+
+@login_required
+def order_detail(request, number):
+    order = get_object_or_404(
+        Order.objects.prefetch_related("lines", "events"), number=number, user=request.user
+    )
+    return render(request, "orders/order_detail.html", {"order": order})
+
+
+@login_required
+@require_POST
+def order_cancel(request, number):
+    order = get_object_or_404(Order, number=number, user=request.user)
+    try:
+        services.cancel_order(order, actor=request.user, reason="cancelled by shopper")
+    except services.OrderError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Your order was cancelled."))
+    return redirect(order)
