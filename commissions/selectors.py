@@ -21,16 +21,21 @@ class EarningsSummary:
 
 def earnings_summary(distributor: Distributor) -> EarningsSummary:
     """Balances derived from the ledger entries, in one query."""
+    reversed_q = Q(kind=LedgerEntry.Kind.REVERSED)
     sums = LedgerEntry.objects.filter(distributor=distributor).aggregate(
-        pending=Sum("pending"),
-        available=Sum("available"),
-        accrued=Sum("pending", filter=Q(kind=LedgerEntry.Kind.ACCRUED)),
-        reversed=Sum("pending", filter=Q(kind=LedgerEntry.Kind.REVERSED))
-        + Sum("available", filter=Q(kind=LedgerEntry.Kind.REVERSED)),
+        pending_sum=Sum("pending"),
+        available_sum=Sum("available"),
+        accrued_sum=Sum("pending", filter=Q(kind=LedgerEntry.Kind.ACCRUED)),
+        reversed_pending=Sum("pending", filter=reversed_q),
+        reversed_available=Sum("available", filter=reversed_q),
     )
-    pending = sums["pending"] or ZERO
-    available = sums["available"] or ZERO
-    total = (sums["accrued"] or ZERO) + (sums["reversed"] or ZERO)
+    pending = sums["pending_sum"] or ZERO
+    available = sums["available_sum"] or ZERO
+    total = (
+        (sums["accrued_sum"] or ZERO)
+        + (sums["reversed_pending"] or ZERO)
+        + (sums["reversed_available"] or ZERO)
+    )
     return EarningsSummary(pending=pending, available=available, total=total)
 
 

@@ -195,7 +195,7 @@ SHIPPING_FREE_ABOVE = Decimal(env.str("SHIPPING_FREE_ABOVE", default="199.00"))
 REFERRAL_COOKIE_NAME = "ref"
 REFERRAL_COOKIE_MAX_AGE = int(timedelta(days=30).total_seconds())
 # The sandbox gateway signs its notifications with this key (HMAC-SHA256).
-SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="sandbox-secret-change-me")
+SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="sandbox-secret-change-me")  # see core.checks
 PAYMENT_GATEWAYS = env.list("PAYMENT_GATEWAYS", default=["sandbox"])
 
 LOGGING = {

@@ -84,7 +84,11 @@ def make_variant(category):
             category=category, name=f"酒{n}", name_en=f"Liquor {n}", slug=f"liquor-{n}"
         )
         return Variant.objects.create(
-            product=product, name="500ml", sku=f"SKU-{n}", price=Decimal(price), stock=stock,
+            product=product,
+            name="500ml",
+            sku=f"SKU-{n}",
+            price=Decimal(price),
+            stock=stock,
             **extra,
         )
 

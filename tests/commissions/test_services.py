@@ -1,0 +1,159 @@
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from commissions import services
+from commissions.models import Commission, CommissionPlan, LedgerEntry
+from commissions.selectors import earnings_summary
+from distributors.models import Distributor
+from orders import services as order_services
+from payments import services as payment_services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def paid_order(shopper, make_variant, address, chain):
+    """A paid order of 200.00 of goods through carol's link (carol < bob < alice)."""
+    carol = chain[2]
+    variant = make_variant(price="100.00")
+    order = order_services.place_order(
+        shopper, [(variant.pk, 2)], address=address, referral_code=carol.invite_code
+    )
+    order_services.mark_paid(order)  # eager: accrual runs on commit... of the test transaction
+    return order
+
+
+def amounts(order):
+    return {
+        c.distributor.user.username: (c.level, c.amount)
+        for c in Commission.objects.filter(order=order).select_related("distributor__user")
+    }
+
+
+def test_default_plan_pays_two_levels(paid_order):
+    services.accrue_commissions(paid_order.pk)
+    assert amounts(paid_order) == {
+        "carol": (1, Decimal("20.00")),
+        "bob": (2, Decimal("5.00") * 2),
+    }
+
+
+def test_accrual_runs_once_however_often_it_is_delivered(paid_order):
+    first = services.accrue_commissions(paid_order.pk)
+    again = services.accrue_commissions(paid_order.pk)
+    assert {c.pk for c in again} == {c.pk for c in first}
+    assert Commission.objects.filter(order=paid_order).count() == 2
+    assert LedgerEntry.objects.filter(commission__order=paid_order).count() == 2
+
+
+def test_three_level_plan_reaches_the_third_ancestor(paid_order):
+    CommissionPlan.objects.update(
+        levels=3, level_3_rate=Decimal("0.0200"), payout_cap=Decimal("0.3000")
+    )
+    services.accrue_commissions(paid_order.pk)
+    assert amounts(paid_order)["alice"] == (3, Decimal("4.00"))
+
+
+def test_a_suspended_distributor_earns_nothing_new(paid_order, chain):
+    Distributor.objects.filter(pk=chain[1].pk).update(status=Distributor.Status.SUSPENDED)
+    services.accrue_commissions(paid_order.pk)
+    assert set(amounts(paid_order)) == {"carol"}
+
+
+def test_commissions_become_available_when_the_order_completes(paid_order, admin_user, chain):
+    services.accrue_commissions(paid_order.pk)
+    carol = chain[2]
+    assert earnings_summary(carol).pending == Decimal("20.00")
+
+    order_services.ship_order(paid_order, carrier="SF", tracking_number="1", actor=admin_user)
+    order_services.complete_order(paid_order, actor=admin_user)
+    services.release_order_commissions(paid_order.pk)
+    services.release_order_commissions(paid_order.pk)  # a second delivery changes nothing
+
+    summary = earnings_summary(carol)
+    assert (summary.pending, summary.available, summary.total) == (
+        Decimal("0.00"),
+        Decimal("20.00"),
+        Decimal("20.00"),
+    )
+
+
+def test_release_waits_for_the_freeze_period(paid_order, admin_user, settings):
+    from datetime import timedelta
+
+    settings.COMMISSION_FREEZE_PERIOD = timedelta(days=7)
+    services.accrue_commissions(paid_order.pk)
+    order_services.ship_order(paid_order, carrier="SF", tracking_number="1", actor=admin_user)
+    order_services.complete_order(paid_order, actor=admin_user)
+
+    assert services.release_due_commissions() == 0
+    paid_order.refresh_from_db()
+    later = paid_order.completed_at + timedelta(days=7, seconds=1)
+    assert services.release_due_commissions(now=later) == 2
+
+
+def test_refund_reverses_commissions_by_new_entries(paid_order, admin_user, chain):
+    from payments.models import Payment
+
+    Payment.objects.create(
+        order=paid_order, gateway="sandbox", amount=paid_order.total, status="succeeded"
+    )
+    services.accrue_commissions(paid_order.pk)
+
+    payment_services.refund_order(paid_order, actor=admin_user, reason="broken bottle")
+
+    carol = chain[2]
+    assert earnings_summary(carol) == earnings_summary(carol).__class__(
+        pending=Decimal("0.00"), available=Decimal("0.00"), total=Decimal("0.00")
+    )
+    # nothing deleted: accrual and reversal both stand in the ledger
+    kinds = sorted(LedgerEntry.objects.filter(distributor=carol).values_list("kind", flat=True))
+    assert kinds == ["accrued", "reversed"]
+    assert Commission.objects.filter(order=paid_order, status="reversed").count() == 2
+
+
+def test_an_order_refunded_before_the_task_ran_accrues_nothing(paid_order, admin_user):
+    from payments.models import Payment
+
+    Payment.objects.create(
+        order=paid_order, gateway="sandbox", amount=paid_order.total, status="succeeded"
+    )
+    payment_services.refund_order(paid_order, actor=admin_user)
+    assert services.accrue_commissions(paid_order.pk) == []
+    assert not Commission.objects.filter(order=paid_order).exists()
+
+
+@pytest.mark.parametrize(
+    ("base", "rates", "cap", "expected"),
+    [
+        ("100.00", ["0.10", "0.05"], "0.30", ["10.00", "5.00"]),
+        ("33.33", ["0.10", "0.05"], "0.30", ["3.33", "1.66"]),  # rounded down to the fen
+        ("100.00", ["0.20", "0.15"], "0.30", ["20.00", "10.00"]),  # deeper level gives way
+        ("0.05", ["0.10", "0.05"], "0.30", ["0.00", "0.00"]),
+    ],
+)
+def test_split_never_exceeds_the_cap_and_rounds_down(base, rates, cap, expected):
+    amounts = services.split_commission(Decimal(base), [Decimal(r) for r in rates], Decimal(cap))
+    assert amounts == [Decimal(e) for e in expected]
+    assert sum(amounts) <= Decimal(base) * Decimal(cap)
+
+
+def test_a_plan_with_four_levels_is_refused():
+    plan = CommissionPlan(name="pyramid", levels=4)
+    with pytest.raises(ValidationError) as excinfo:
+        plan.full_clean()
+    assert "levels" in excinfo.value.message_dict
+
+
+def test_a_plan_whose_rates_exceed_the_cap_is_refused():
+    plan = CommissionPlan(
+        name="greedy",
+        levels=2,
+        level_1_rate=Decimal("0.25"),
+        level_2_rate=Decimal("0.10"),
+        payout_cap=Decimal("0.30"),
+    )
+    with pytest.raises(ValidationError):
+        plan.full_clean()
