@@ -1,7 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
 
+from . import services
 from .models import Commission, CommissionPlan, LedgerEntry
 
 
@@ -18,6 +22,20 @@ class CommissionPlanAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("is_active",)
+    readonly_fields = ("is_active",)
+    actions = ["activate"]
+
+    @admin.action(description=gettext_lazy("Make the selected plan the active one"))
+    def activate(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Select exactly one plan."), messages.ERROR)
+            return
+        try:
+            plan = services.activate_plan(queryset.get())
+        except ValidationError as exc:
+            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+        else:
+            self.message_user(request, _("“%(plan)s” is now the active plan.") % {"plan": plan})
 
 
 class LedgerEntryInline(ReadOnlyInline):

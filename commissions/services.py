@@ -24,6 +24,19 @@ def active_plan() -> CommissionPlan | None:
     return CommissionPlan.objects.filter(is_active=True).first()
 
 
+@transaction.atomic
+def activate_plan(plan: CommissionPlan) -> CommissionPlan:
+    """Make `plan` the one active plan (after validating it); orders paid from
+    now on accrue under it, commissions already accrued keep the plan they name."""
+    plan.full_clean()
+    CommissionPlan.objects.select_for_update().filter(is_active=True).exclude(pk=plan.pk).update(
+        is_active=False
+    )
+    plan.is_active = True
+    plan.save(update_fields=["is_active"])
+    return plan
+
+
 def split_commission(base: Decimal, rates: list[Decimal], cap: Decimal) -> list[Decimal]:
     """The amount of each level, rounded down to the fen, never above the cap.
 

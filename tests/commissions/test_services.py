@@ -157,3 +157,19 @@ def test_a_plan_whose_rates_exceed_the_cap_is_refused():
     )
     with pytest.raises(ValidationError):
         plan.full_clean()
+
+
+def test_activating_a_plan_retires_the_previous_one():
+    old = CommissionPlan.objects.get(is_active=True)
+    new = CommissionPlan.objects.create(name="three tiers", levels=3, level_1_rate=Decimal("0.1"))
+    services.activate_plan(new)
+    assert list(CommissionPlan.objects.filter(is_active=True)) == [new]
+    old.refresh_from_db()
+    assert not old.is_active
+
+
+def test_an_invalid_plan_cannot_be_activated():
+    bad = CommissionPlan.objects.create(name="greedy", levels=1, level_1_rate=Decimal("0.9"))
+    with pytest.raises(ValidationError):
+        services.activate_plan(bad)
+    assert CommissionPlan.objects.get(is_active=True).name != "greedy"
