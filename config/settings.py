@@ -170,7 +170,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 2 * 60 * 60,
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = env.path("CELERY_FILESYSTEM_DIR", default=BASE_DIR / "var" / "broker")
+    _broker_dir = Path(env.str("CELERY_FILESYSTEM_DIR", default=str(BASE_DIR / "var" / "broker")))
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
         {
             "data_folder_in": str(_broker_dir),
@@ -195,7 +195,9 @@ SHIPPING_FREE_ABOVE = Decimal(env.str("SHIPPING_FREE_ABOVE", default="199.00"))
 REFERRAL_COOKIE_NAME = "ref"
 REFERRAL_COOKIE_MAX_AGE = int(timedelta(days=30).total_seconds())
 # The sandbox gateway signs its notifications with this key (HMAC-SHA256).
-SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="sandbox-secret-change-me")  # see core.checks
+SANDBOX_GATEWAY_SECRET = env.str(
+    "SANDBOX_GATEWAY_SECRET", default="sandbox-secret-change-me"
+)  # see core.checks
 PAYMENT_GATEWAYS = env.list("PAYMENT_GATEWAYS", default=["sandbox"])
 
 LOGGING = {

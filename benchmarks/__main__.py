@@ -1,0 +1,10 @@
+import runpy
+import sys
+
+BENCHMARKS = ["benchmarks.order_flow"]
+
+if __name__ == "__main__":
+    for number, module in enumerate(BENCHMARKS, start=1):
+        print(f"[{number}/{len(BENCHMARKS)}] {module}", flush=True)
+        sys.argv = [module]
+        runpy.run_module(module, run_name="__main__")
