@@ -101,7 +101,25 @@ def variant(make_variant):
 
 
 @pytest.fixture
-def make_distributor(make_user):
+def default_plan(db):
+    """The two-tier plan of migration 0002 (a transactional test's flush removes it)."""
+    from commissions.models import CommissionPlan
+
+    plan, _ = CommissionPlan.objects.get_or_create(
+        is_active=True,
+        defaults={
+            "name": "Default two-tier plan",
+            "levels": 2,
+            "level_1_rate": Decimal("0.1000"),
+            "level_2_rate": Decimal("0.0500"),
+            "payout_cap": Decimal("0.3000"),
+        },
+    )
+    return plan
+
+
+@pytest.fixture
+def make_distributor(make_user, default_plan):
     """make_distributor("alice"), make_distributor("bob", parent=alice): a chain."""
     from distributors.services import join_network
 

@@ -1,0 +1,182 @@
+"""Races that only real concurrent connections can show (PostgreSQL).
+
+Each test starts real threads that wait on a Barrier and then hit the same
+rows at once; Django gives every thread its own database connection, which
+the thread closes when it is done. The tests need committed data that other
+connections can see, hence `transaction=True`.
+"""
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from catalog.models import Variant
+from commissions.models import Commission, LedgerEntry
+from distributors.models import Distributor
+from distributors.services import join_network
+from orders.models import Order, OrderEvent
+from orders.services import OutOfStock, place_order
+from payments.gateways.sandbox import build_notification
+from payments.models import Payment, PaymentNotification
+from payments.services import start_payment
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+THREAD_TIMEOUT = 60  # seconds; a thread still running after this is a deadlock
+
+
+def run_at_once(work: Callable, arguments: Iterable) -> list:
+    """Run `work(argument)` in one thread per argument, all released together.
+
+    Returns what each call returned, or the exception it raised, in the order
+    of `arguments`. Every thread closes its own database connection.
+    """
+    arguments = list(arguments)
+    barrier = threading.Barrier(len(arguments))
+    results: list = [None] * len(arguments)
+
+    def run(index, argument):
+        try:
+            barrier.wait(timeout=THREAD_TIMEOUT)
+            results[index] = work(argument)
+        except Exception as exc:  # noqa: BLE001 - the test asserts on it
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=(index, argument), name=f"racer-{index}")
+        for index, argument in enumerate(arguments)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=THREAD_TIMEOUT)
+    stuck = [thread.name for thread in threads if thread.is_alive()]
+    assert not stuck, f"threads still running after {THREAD_TIMEOUT}s: {stuck}"
+    return results
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # make_user hashes a password per user; PBKDF2 would dominate these tests' time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def test_twenty_concurrent_checkouts_of_the_last_five_units_sell_exactly_five(
+    make_user, make_variant, address
+):
+    # given
+    variant = make_variant(stock=5)
+    shoppers = [make_user(f"shopper{n}") for n in range(20)]
+
+    # when
+    results = run_at_once(
+        lambda user: place_order(user, [(variant.pk, 1)], address=address), shoppers
+    )
+
+    # then
+    unexpected = [r for r in results if not isinstance(r, Order | OutOfStock)]
+    assert not unexpected, unexpected
+    assert sum(isinstance(r, Order) for r in results) == 5
+    assert sum(isinstance(r, OutOfStock) for r in results) == 15
+    assert Order.objects.count() == 5
+    assert Variant.objects.get(pk=variant.pk).stock == 0
+
+
+def test_twenty_concurrent_deliveries_of_one_notification_pay_and_accrue_once(
+    shopper, chain, make_variant, address, default_plan
+):
+    # given: an order attributed to carol (level 1), whose recruiter is bob (level 2)
+    alice, bob, carol = chain
+    variant = make_variant(price="100.00")
+    order = place_order(
+        shopper, [(variant.pk, 2)], address=address, referral_code=carol.invite_code
+    )
+    payment = start_payment(order, gateway_code="sandbox")
+    payload = build_notification(payment)
+    url = reverse("payments:notify", args=["sandbox"])
+
+    # when: the gateway delivers the same notification 20 times at once
+    responses = run_at_once(lambda _: Client().post(url, payload), range(20))
+
+    # then
+    failures = [r for r in responses if getattr(r, "status_code", None) != 200]
+    assert not failures, failures
+    assert {r.content.decode() for r in responses} == {"success"}
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert OrderEvent.objects.filter(order=order, to_status=Order.Status.PAID).count() == 1
+    outcomes = Counter(
+        PaymentNotification.objects.filter(payment=payment).values_list("outcome", flat=True)
+    )
+    assert outcomes == {"paid": 1, "duplicate": 19}
+    commissions = {c.level: c for c in Commission.objects.filter(order=order)}
+    assert {level: c.distributor_id for level, c in commissions.items()} == {
+        1: carol.pk,
+        2: bob.pk,
+    }
+    assert not Commission.objects.filter(distributor=alice).exists()
+    accrued = Counter(
+        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.ACCRUED).values_list(
+            "commission_id", flat=True
+        )
+    )
+    assert accrued == {c.pk: 1 for c in commissions.values()}
+
+
+MPTT_FIELDS = ("tree_id", "lft", "rght", "level")
+
+
+def _tree_snapshot() -> dict[int, tuple]:
+    return {row[0]: row[1:] for row in Distributor.objects.values_list("pk", *MPTT_FIELDS)}
+
+
+def test_fifty_concurrent_joins_under_one_parent_leave_a_valid_tree(make_user, make_distributor):
+    # given
+    leader = make_distributor("leader")
+    recruits = [make_user(f"recruit{n}") for n in range(50)]
+
+    # when
+    results = run_at_once(lambda user: join_network(user, invite_code=leader.invite_code), recruits)
+
+    # then
+    unexpected = [r for r in results if not isinstance(r, Distributor)]
+    assert not unexpected, unexpected
+    assert set(Distributor.objects.filter(parent=leader).values_list("user_id", flat=True)) == {
+        user.pk for user in recruits
+    }
+    leader.refresh_from_db()
+    assert leader.get_descendant_count() == 50
+    # The nested set as the joins left it is the one a rebuild from parent links computes.
+    as_left = _tree_snapshot()
+    Distributor.objects.rebuild()
+    assert as_left == _tree_snapshot()
+
+
+def test_fifty_concurrent_joins_under_different_parents_of_one_tree_leave_a_valid_tree(
+    make_user, make_distributor
+):
+    # given: one tree with five parents, whose row locks alone would not serialize the joins
+    leader = make_distributor("leader")
+    parents = [make_distributor(f"lieutenant{n}", parent=leader) for n in range(5)]
+    joins = [(make_user(f"recruit{n}"), parents[n % len(parents)].invite_code) for n in range(50)]
+
+    # when
+    results = run_at_once(lambda join: join_network(join[0], invite_code=join[1]), joins)
+
+    # then
+    unexpected = [r for r in results if not isinstance(r, Distributor)]
+    assert not unexpected, unexpected
+    leader.refresh_from_db()
+    assert leader.get_descendant_count() == 55
+    as_left = _tree_snapshot()
+    Distributor.objects.rebuild()
+    assert as_left == _tree_snapshot()
