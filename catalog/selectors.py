@@ -1,6 +1,6 @@
 """Reads of the catalog for the storefront, each in a fixed number of queries."""
 
-from django.db.models import Min, Prefetch, QuerySet, Sum
+from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
 from .models import Category, Product, Variant
@@ -11,17 +11,20 @@ def active_variants() -> QuerySet[Variant]:
 
 
 def product_cards(products: QuerySet[Product]) -> QuerySet[Product]:
-    """Products annotated for a listing card: lowest price and total stock."""
-    return products.annotate(
-        min_price=Min("variants__price", filter=_active_variant_q()),
-        total_stock=Sum("variants__stock", filter=_active_variant_q()),
-    ).select_related("category")
+    """Products annotated for a listing card: lowest price, total stock, variants.
 
-
-def _active_variant_q():
-    from django.db.models import Q
-
-    return Q(variants__is_active=True)
+    Newest first, with the primary key as tie-breaker so pages never overlap.
+    """
+    active = Q(variants__is_active=True)
+    return (
+        products.annotate(
+            min_price=Min("variants__price", filter=active),
+            total_stock=Sum("variants__stock", filter=active),
+            variant_count=Count("variants", filter=active),
+        )
+        .select_related("category")
+        .order_by("-created_at", "-pk")
+    )
 
 
 def root_categories() -> QuerySet[Category]:

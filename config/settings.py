@@ -176,6 +176,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
             "data_folder_in": str(_broker_dir),
             "data_folder_out": str(_broker_dir),
             "processed_folder": str(_broker_dir / "processed"),
+            "control_folder": str(_broker_dir / "control"),
             "store_processed": False,
         }
     )

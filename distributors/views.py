@@ -18,7 +18,7 @@ def distributor_required(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        distributor = Distributor.objects.filter(user=request.user).first()
+        distributor = Distributor.objects.select_related("user").filter(user=request.user).first()
         if distributor is None:
             messages.info(request, _("Join as a distributor to see this page."))
             return redirect("distributors:join")

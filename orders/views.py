@@ -1,10 +1,13 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.money import ZERO
 from distributors.middleware import referral_code
 
 from . import services
@@ -16,16 +19,18 @@ CHECKOUT_TOKEN_KEY = "checkout_token"  # noqa: S105 - a session key
 
 
 def cart_detail(request):
-    cart = Cart(request.session)
-    items = cart.items()
+    items = Cart(request.session).items()
     subtotal = Cart.subtotal(items)
+    shipping = services.shipping_fee_for(subtotal) if items else ZERO
     return render(
         request,
         "orders/cart.html",
         {
             "items": items,
             "subtotal": subtotal,
-            "shipping": services.shipping_fee_for(subtotal) if items else None,
+            "shipping": shipping,
+            "total": subtotal + shipping,
+            "free_shipping_above": settings.SHIPPING_FREE_ABOVE,
         },
     )
 
@@ -43,7 +48,17 @@ def cart_add(request):
         return redirect("orders:cart")
     for error in _form_errors(form):
         messages.error(request, error)
-    return redirect(request.POST.get("next") or request.META.get("HTTP_REFERER") or "orders:cart")
+    return redirect(_safe_next(request) or "orders:cart")
+
+
+def _safe_next(request) -> str:
+    """The page to go back to, only if it is on this site."""
+    for candidate in (request.POST.get("next"), request.META.get("HTTP_REFERER")):
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return candidate
+    return ""
 
 
 @require_POST
@@ -104,6 +119,7 @@ def checkout(request):
             "subtotal": subtotal,
             "shipping": services.shipping_fee_for(subtotal),
             "total": subtotal + services.shipping_fee_for(subtotal),
+            "payment_timeout_minutes": int(settings.ORDER_PAYMENT_TIMEOUT.total_seconds() // 60),
         },
     )
 
