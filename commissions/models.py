@@ -16,6 +16,16 @@ rate_field_kwargs = {
 }
 
 
+class PayoutMethod(models.TextChoices):
+    ALIPAY = "alipay", _("Alipay account")
+    WECHAT = "wechat", _("WeChat Pay")
+    BANK_CARD = "bank_card", _("Bank card")
+
+
+def default_payout_methods() -> list[str]:
+    return [PayoutMethod.ALIPAY, PayoutMethod.WECHAT, PayoutMethod.BANK_CARD]
+
+
 class CommissionPlan(models.Model):
     """The commission plan (佣金方案): how many levels earn, at which rates.
 
@@ -41,6 +51,31 @@ class CommissionPlan(models.Model):
         default=Decimal("0.3000"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
         help_text=_("The most all levels together may earn, as a share of the base."),
+    )
+    freeze_days = models.PositiveSmallIntegerField(
+        _("freeze period (days)"),
+        default=0,
+        help_text=_("Days after an order completes before its commissions can be withdrawn."),
+    )
+    min_withdrawal = models.DecimalField(
+        _("minimum withdrawal"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("50.00"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    withdrawal_fee_rate = models.DecimalField(
+        _("withdrawal fee"),
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("0.2"))],
+        help_text=_("A share of each withdrawal kept as a fee: 0.0060 is 0.6%."),
+    )
+    payout_methods = models.JSONField(
+        _("payout methods"),
+        default=default_payout_methods,
+        help_text=_("Where distributors may withdraw to: alipay, wechat, bank_card."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -69,6 +104,14 @@ class CommissionPlan(models.Model):
         if self.levels is None or not 1 <= self.levels <= MAX_LEVELS:
             raise ValidationError(
                 {"levels": _("A plan may pay at most %(max)d levels.") % {"max": MAX_LEVELS}}
+            )
+        unknown = set(self.payout_methods or []) - set(PayoutMethod.values)
+        if not self.payout_methods or unknown:
+            raise ValidationError(
+                {
+                    "payout_methods": _("Choose one or more of: %(methods)s.")
+                    % {"methods": ", ".join(PayoutMethod.values)}
+                }
             )
         if sum(self.rates()) > self.payout_cap:
             raise ValidationError(

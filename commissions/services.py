@@ -6,10 +6,9 @@ commissions never exceeds the plan's cap; nothing is deleted, a reversal is a
 new ledger entry.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -123,17 +122,19 @@ def accrue_commissions(order_id: int) -> list[Commission]:
 def release_order_commissions(order_id: int, *, now: datetime | None = None) -> int:
     """Make the pending commissions of a completed order available, once.
 
-    Only after the freeze period (冻结期) since completion; before that it does
-    nothing and the beat task tries again later. Returns how many it released.
+    Each commission waits for the freeze period (冻结期) of the plan it was
+    accrued under, counted from completion; before that it stays pending and
+    the beat task tries again later. Returns how many it released.
     """
     now = now or timezone.now()
     order = Order.objects.select_for_update().get(pk=order_id)
     if order.status != Order.Status.COMPLETED:
         return 0
-    if order.completed_at + settings.COMMISSION_FREEZE_PERIOD > now:
-        return 0
     released = 0
-    for commission in order.commissions.filter(status=Commission.Status.PENDING).order_by("pk"):
+    pending = order.commissions.filter(status=Commission.Status.PENDING).select_related("plan")
+    for commission in pending.order_by("pk"):
+        if order.completed_at + timedelta(days=commission.plan.freeze_days) > now:
+            continue
         claimed = Commission.objects.filter(
             pk=commission.pk, status=Commission.Status.PENDING
         ).update(status=Commission.Status.AVAILABLE, released_at=now)
@@ -151,13 +152,11 @@ def release_order_commissions(order_id: int, *, now: datetime | None = None) -> 
 
 
 def release_due_commissions(*, now: datetime | None = None) -> int:
-    """Release every completed order whose freeze period has passed."""
+    """Release every completed order's pending commissions whose freeze has passed."""
     now = now or timezone.now()
     due = (
         Order.objects.filter(
-            status=Order.Status.COMPLETED,
-            completed_at__lte=now - settings.COMMISSION_FREEZE_PERIOD,
-            commissions__status=Commission.Status.PENDING,
+            status=Order.Status.COMPLETED, commissions__status=Commission.Status.PENDING
         )
         .values_list("pk", flat=True)
         .distinct()

@@ -189,8 +189,6 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(
 CURRENCY = "CNY"
 # Unpaid orders are cancelled (and their stock returned) after this many minutes.
 ORDER_PAYMENT_TIMEOUT = timedelta(minutes=env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30))
-# Commissions of a completed order become available after this freeze period (冻结期).
-COMMISSION_FREEZE_PERIOD = timedelta(days=env.int("COMMISSION_FREEZE_DAYS", default=0))
 SHIPPING_FLAT_FEE = Decimal(env.str("SHIPPING_FLAT_FEE", default="10.00"))
 SHIPPING_FREE_ABOVE = Decimal(env.str("SHIPPING_FREE_ABOVE", default="199.00"))
 REFERRAL_COOKIE_NAME = "ref"

@@ -15,6 +15,24 @@ def new_invite_code() -> str:
     return "".join(secrets.choice(INVITE_CODE_ALPHABET) for _ in range(INVITE_CODE_LENGTH))
 
 
+class Grade(models.Model):
+    """A distributor grade (分销等级), e.g. ordinary, silver, gold; higher rank is better."""
+
+    name = models.CharField(_("name (Chinese)"), max_length=50)
+    name_en = models.CharField(_("name (English)"), max_length=50, blank=True)
+    rank = models.PositiveSmallIntegerField(
+        _("rank"), unique=True, help_text=_("0 is the grade every distributor starts at.")
+    )
+
+    class Meta:
+        verbose_name = _("grade")
+        verbose_name_plural = _("grades")
+        ordering = ["rank"]
+
+    def __str__(self):
+        return self.name
+
+
 class Distributor(MPTTModel):
     """A distributor (分销商): one per user; the parent is who recruited them."""
 
@@ -41,6 +59,14 @@ class Distributor(MPTTModel):
     )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    grade = models.ForeignKey(
+        Grade,
+        verbose_name=_("grade"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="distributors",
     )
     joined_at = models.DateTimeField(_("joined"), auto_now_add=True)
 

@@ -80,10 +80,10 @@ def test_commissions_become_available_when_the_order_completes(paid_order, admin
     )
 
 
-def test_release_waits_for_the_freeze_period(paid_order, admin_user, settings):
+def test_release_waits_for_the_freeze_period(paid_order, admin_user):
     from datetime import timedelta
 
-    settings.COMMISSION_FREEZE_PERIOD = timedelta(days=7)
+    CommissionPlan.objects.update(freeze_days=7)
     services.accrue_commissions(paid_order.pk)
     order_services.ship_order(paid_order, carrier="SF", tracking_number="1", actor=admin_user)
     order_services.complete_order(paid_order, actor=admin_user)
