@@ -30,6 +30,10 @@ app.conf.update(
             "task": "orders.tasks.cancel_unpaid_orders",
             "schedule": 60.0,
         },
+        "place-unplaced-distributors": {
+            "task": "distributors.tasks.place_unplaced_members",
+            "schedule": 30.0,
+        },
         "release-commissions": {
             "task": "commissions.tasks.release_due_commissions",
             "schedule": crontab(minute="*/5"),

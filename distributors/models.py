@@ -33,6 +33,9 @@ class Grade(models.Model):
         return self.name
 
 
+STRUCTURAL_FIELDS = frozenset({"parent", "lft", "rght", "tree_id", "level"})
+
+
 class Distributor(MPTTModel):
     """A distributor (分销商): one per user; the parent is who recruited them."""
 
@@ -76,6 +79,12 @@ class Distributor(MPTTModel):
     class Meta:
         verbose_name = _("distributor")
         verbose_name_plural = _("distributors")
+        indexes = [
+            models.Index(fields=["tree_id", "lft"], name="distributor_tree_lft"),
+            models.Index(
+                fields=["tree_id"], condition=models.Q(lft=0), name="distributor_unplaced"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.user.get_username()} ({self.invite_code})"
@@ -84,5 +93,61 @@ class Distributor(MPTTModel):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
+    def save(self, *args, **kwargs):
+        """Save the distributor's own fields, never its place in the tree.
+
+        Joins and moves go through distributors.services (unplaced insert, then
+        placement under the tree lock). A plain save of a stale instance must not
+        write old lft/rght/parent values back over a renumbering that happened
+        since it was loaded.
+        """
+        if self._state.adding:
+            raise TypeError("create distributors with distributors.services.join_network()")
+        if kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in STRUCTURAL_FIELDS
+            ]
+        elif STRUCTURAL_FIELDS & set(kwargs["update_fields"]):
+            raise TypeError("move distributors with distributors.services.move_distributor()")
+        # Model.save, not MPTTModel.save: nothing structural can change here.
+        models.Model.save(self, *args, **kwargs)
+
     def get_invite_path(self) -> str:
         return reverse("referral", args=[self.invite_code])
+
+
+class DistributorMove(models.Model):
+    """A move of a distributor (and their team) under another recruiter, as recorded."""
+
+    distributor = models.ForeignKey(
+        Distributor, verbose_name=_("distributor"), on_delete=models.PROTECT, related_name="moves"
+    )
+    from_parent = models.ForeignKey(
+        Distributor,
+        verbose_name=_("from"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+    )
+    to_parent = models.ForeignKey(
+        Distributor, verbose_name=_("to"), on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    moved_at = models.DateTimeField(_("moved"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("distributor move")
+        verbose_name_plural = _("distributor moves")
+        ordering = ["-moved_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.distributor_id}: {self.from_parent_id} → {self.to_parent_id}"

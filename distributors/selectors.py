@@ -36,3 +36,8 @@ def referral_chain_ids(distributor_id: int, depth: int = MAX_CHAIN_DEPTH) -> lis
     with connection.cursor() as cursor:
         cursor.execute(sql, [distributor_id, depth])
         return [row[0] for row in cursor.fetchall()]
+
+
+def is_in_subtree(candidate_id: int, root_id: int) -> bool:
+    """Whether `candidate_id` is `root_id` or below it, by parent links (never stale)."""
+    return root_id in referral_chain_ids(candidate_id, depth=10_000)

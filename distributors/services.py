@@ -5,9 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from core.locks import lock_tree
 
-from .models import Distributor, new_invite_code
-
-TREE = "distributors"
+from . import tree
+from .models import Distributor, DistributorMove
+from .selectors import is_in_subtree
 
 
 class DistributorError(Exception):
@@ -26,22 +26,19 @@ class UnknownInviteCode(DistributorError):
 def join_network(user, *, invite_code: str | None = None) -> Distributor:
     """Make `user` a distributor, under the owner of `invite_code` if given.
 
-    Holds the distributor tree's advisory lock for the insert, so concurrent
-    joins cannot corrupt the nested set. Raises AlreadyDistributor if the user
-    already is one and UnknownInviteCode for a code that names nobody active.
+    The new member is inserted unplaced (see distributors.tree): the join
+    touches no other row, so it stays fast however large the network, and the
+    nested set is renumbered in the background. Raises AlreadyDistributor if
+    the user already is one and UnknownInviteCode for a code that names nobody
+    active.
     """
-    lock_tree(TREE)
     if Distributor.objects.filter(user=user).exists():
         raise AlreadyDistributor(_("You are already a distributor."))
     parent = None
     if invite_code:
-        parent = (
-            Distributor.objects.filter(
-                invite_code=invite_code.strip().upper(), status=Distributor.Status.ACTIVE
-            )
-            .select_for_update()
-            .first()
-        )
+        parent = Distributor.objects.filter(
+            invite_code=invite_code.strip().upper(), status=Distributor.Status.ACTIVE
+        ).first()
         if parent is None:
             raise UnknownInviteCode(_("This invite code does not exist."))
         if parent.user_id == user.pk:
@@ -49,12 +46,49 @@ def join_network(user, *, invite_code: str | None = None) -> Distributor:
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                return Distributor.objects.create(
-                    user=user, parent=parent, invite_code=new_invite_code()
-                )
+                return tree.insert_node(user, parent)
         except IntegrityError:
             # An invite-code collision (31^8 codes) or a concurrent join of the
             # same user; the second is final.
             if Distributor.objects.filter(user=user).exists():
                 raise AlreadyDistributor(_("You are already a distributor.")) from None
     raise DistributorError(_("Could not allocate an invite code; please try again."))
+
+
+class InvalidMove(DistributorError):
+    pass
+
+
+@transaction.atomic
+def move_distributor(distributor: Distributor, new_parent: Distributor | None, *, actor, reason=""):
+    """Move a distributor (with everyone below them) under `new_parent`.
+
+    Holds the lock of every tree involved, refuses a move under the
+    distributor's own subtree (a cycle), records the move, and places the
+    trees at once. Orders already placed keep their referral-chain snapshot,
+    so their commissions do not change.
+    """
+    distributor = Distributor.objects.get(pk=distributor.pk)
+    old_tree = distributor.tree_id
+    new_tree = new_parent.tree_id if new_parent else None
+    for tree_id in sorted({old_tree, new_tree} - {None}):
+        lock_tree(tree.tree_lock_name(tree_id))
+    if new_parent is not None and is_in_subtree(new_parent.pk, distributor.pk):
+        raise InvalidMove(_("A distributor cannot be moved under themselves or their own team."))
+    if new_parent is None and distributor.parent_id is None:
+        raise InvalidMove(_("This distributor is already at the top of a network."))
+    if new_parent is not None and new_parent.pk == distributor.parent_id:
+        raise InvalidMove(_("This distributor is already under that recruiter."))
+    DistributorMove.objects.create(
+        distributor=distributor,
+        from_parent_id=distributor.parent_id,
+        to_parent=new_parent,
+        actor=actor,
+        reason=reason[:255],
+    )
+    tree.reparent(distributor, new_parent)
+    distributor.refresh_from_db()
+    for tree_id in sorted({old_tree, distributor.tree_id}):
+        tree.place_nodes(tree_id)
+    distributor.refresh_from_db()
+    return distributor

@@ -40,6 +40,16 @@ def _plain_static_storage(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache_and_fast_hasher(settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery():
     """Unit tests run tasks in-process (on commit); tests/integration use a real worker."""
     saved = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
@@ -122,9 +132,16 @@ def default_plan(db):
 def make_distributor(make_user, default_plan):
     """make_distributor("alice"), make_distributor("bob", parent=alice): a chain."""
     from distributors.services import join_network
+    from distributors.tree import place_nodes
 
     def make(username, parent=None):
-        return join_network(make_user(username), invite_code=parent.invite_code if parent else None)
+        """A settled member: joined, and placed in the nested set as the worker would."""
+        member = join_network(
+            make_user(username), invite_code=parent.invite_code if parent else None
+        )
+        place_nodes(member.tree_id)
+        member.refresh_from_db()
+        return member
 
     return make
 

@@ -19,6 +19,7 @@ from catalog.models import Variant
 from commissions.models import Commission, LedgerEntry
 from distributors.models import Distributor
 from distributors.services import join_network
+from distributors.tree import trees_with_unplaced_members
 from orders.models import Order, OrderEvent
 from orders.services import OutOfStock, place_order
 from payments.gateways.sandbox import build_notification
@@ -60,12 +61,6 @@ def run_at_once(work: Callable, arguments: Iterable) -> list:
     stuck = [thread.name for thread in threads if thread.is_alive()]
     assert not stuck, f"threads still running after {THREAD_TIMEOUT}s: {stuck}"
     return results
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    # make_user hashes a password per user; PBKDF2 would dominate these tests' time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def test_twenty_concurrent_checkouts_of_the_last_five_units_sell_exactly_five(
@@ -153,6 +148,8 @@ def test_fifty_concurrent_joins_under_one_parent_leave_a_valid_tree(make_user, m
     assert set(Distributor.objects.filter(parent=leader).values_list("user_id", flat=True)) == {
         user.pk for user in recruits
     }
+    # the placements the joins scheduled (eager here) caught up with every join
+    assert trees_with_unplaced_members() == []
     leader.refresh_from_db()
     assert leader.get_descendant_count() == 50
     # The nested set as the joins left it is the one a rebuild from parent links computes.
@@ -175,6 +172,7 @@ def test_fifty_concurrent_joins_under_different_parents_of_one_tree_leave_a_vali
     # then
     unexpected = [r for r in results if not isinstance(r, Distributor)]
     assert not unexpected, unexpected
+    assert trees_with_unplaced_members() == []
     leader.refresh_from_db()
     assert leader.get_descendant_count() == 55
     as_left = _tree_snapshot()

@@ -12,6 +12,7 @@ from django.db import transaction
 from catalog.models import Category, Product, Variant
 from core.locks import lock_tree
 from distributors.models import Distributor
+from distributors.services import join_network
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - demo accounts only
 
@@ -170,15 +171,15 @@ class Command(BaseCommand):
 
     def seed_network(self) -> int:
         created = 0
-        lock_tree("distributors")
         for username, parent_username in NETWORK:
             if Distributor.objects.filter(user__username=username).exists():
                 continue
             parent = (
                 Distributor.objects.get(user__username=parent_username) if parent_username else None
             )
-            Distributor.objects.create(
-                user=get_user_model().objects.get(username=username), parent=parent
+            join_network(
+                get_user_model().objects.get(username=username),
+                invite_code=parent.invite_code if parent else None,
             )
             created += 1
         return created
