@@ -1,11 +1,12 @@
 from django.contrib import admin
 from mptt.admin import MPTTModelAdmin
 
-from .models import Distributor
+from .admin_move import DistributorMoveAdmin, MoveDistributorMixin
+from .models import Distributor, DistributorMove
 
 
 @admin.register(Distributor)
-class DistributorAdmin(MPTTModelAdmin):
+class DistributorAdmin(MoveDistributorMixin, MPTTModelAdmin):
     """The network as an indented tree (no drag and drop: it does not scale)."""
 
     list_display = ("user", "invite_code", "status", "parent", "joined_at")
@@ -27,3 +28,6 @@ class DistributorAdmin(MPTTModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+admin.site.register(DistributorMove, DistributorMoveAdmin)

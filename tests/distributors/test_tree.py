@@ -4,6 +4,7 @@ import random
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from distributors import services, tree
 from distributors.models import Distributor, DistributorMove
@@ -138,3 +139,19 @@ def test_check_trees_finds_and_fixes_a_corrupted_tree(chain, capsys):
     call_command("check_trees", "--fix")
     assert tree.check_tree(alice.tree_id) == ([], 0)
     call_command("check_trees")  # exits 0 now
+
+
+def test_the_admin_moves_a_distributor_and_refuses_a_cycle(admin_client, chain):
+    alice, bob, carol = chain
+    url = reverse("admin:distributors_distributor_move", args=[bob.pk])
+    assert admin_client.get(url).status_code == 200
+
+    refused = admin_client.post(url, {"new_parent": carol.pk, "reason": "oops"})
+    assert refused.status_code == 200 and refused.context["form"].errors
+    bob.refresh_from_db()
+    assert bob.parent_id == alice.pk
+
+    moved = admin_client.post(url, {"new_parent": "", "reason": "own network"})
+    assert moved.status_code == 302
+    bob.refresh_from_db()
+    assert bob.parent_id is None
