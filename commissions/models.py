@@ -16,6 +16,10 @@ rate_field_kwargs = {
 }
 
 
+class FrozenPlan(Exception):
+    """A frozen plan version was about to be changed."""
+
+
 class PayoutMethod(models.TextChoices):
     ALIPAY = "alipay", _("Alipay account")
     WECHAT = "wechat", _("WeChat Pay")
@@ -27,14 +31,45 @@ def default_payout_methods() -> list[str]:
 
 
 class CommissionPlan(models.Model):
-    """The commission plan (佣金方案): how many levels earn, at which rates.
+    """One version of the commission plan (佣金方案): who earns what on an order.
 
-    Exactly one plan is active. Rates are fractions of the commission base
-    (goods paid, shipping excluded): 0.1000 is 10%.
+    Exactly one version is active. Activating a version freezes it: from then
+    on it never changes, so every commission can name the exact rules it was
+    computed by; a change is made in a new draft version (`new_version`).
+    Rates are fractions of the commission base (goods paid, shipping
+    excluded): 0.1000 is 10%.
     """
 
     name = models.CharField(_("name"), max_length=100)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    previous = models.ForeignKey(
+        "self",
+        verbose_name=_("previous version"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     is_active = models.BooleanField(_("active"), default=False)
+    is_frozen = models.BooleanField(
+        _("frozen"),
+        default=False,
+        editable=False,
+        help_text=_("A version that was ever active can no longer be edited."),
+    )
+    allows_self_purchase = models.BooleanField(
+        _("self-purchase commission (自购返佣)"),
+        default=False,
+        help_text=_("A distributor buying for themselves earns level 1 on their own order."),
+    )
+    compresses = models.BooleanField(
+        _("compress over ineligible ancestors"),
+        default=False,
+        help_text=_(
+            "When an ancestor is suspended, the next active one moves up to take the "
+            "level; otherwise that level is simply not paid."
+        ),
+    )
     levels = models.PositiveSmallIntegerField(
         _("levels"),
         default=2,
@@ -94,7 +129,12 @@ class CommissionPlan(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        return f"{self.name} v{self.version}"
+
+    def save(self, *args, **kwargs):
+        if self.pk and CommissionPlan.objects.filter(pk=self.pk, is_frozen=True).exists():
+            raise FrozenPlan(_("This plan version was active and can no longer be changed."))
+        super().save(*args, **kwargs)
 
     def rates(self) -> list[Decimal]:
         """The rate of each earning level, level 1 first."""
@@ -118,6 +158,98 @@ class CommissionPlan(models.Model):
                 _("The level rates add up to %(sum)s, more than the payout cap %(cap)s.")
                 % {"sum": sum(self.rates()), "cap": self.payout_cap}
             )
+
+
+class GradeRate(models.Model):
+    """A plan's rate for distributors of one grade at one level (分销等级佣金)."""
+
+    plan = models.ForeignKey(CommissionPlan, on_delete=models.CASCADE, related_name="grade_rates")
+    grade = models.ForeignKey(
+        "distributors.Grade", verbose_name=_("grade"), on_delete=models.PROTECT, related_name="+"
+    )
+    level = models.PositiveSmallIntegerField(
+        _("level"), validators=[MinValueValidator(1), MaxValueValidator(MAX_LEVELS)]
+    )
+    rate = models.DecimalField(_("rate"), **rate_field_kwargs)
+
+    class Meta:
+        verbose_name = _("grade rate")
+        verbose_name_plural = _("grade rates")
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "grade", "level"], name="one_grade_rate"),
+        ]
+
+    def __str__(self):
+        return f"{self.grade} L{self.level} {self.rate}"
+
+
+class CommissionOverride(models.Model):
+    """A plan's own rule for one product or one category (and its sub-categories)."""
+
+    class Kind(models.TextChoices):
+        PERCENTAGE = "percentage", _("Percentage of the line")
+        FIXED = "fixed", _("Fixed amount per unit")
+
+    plan = models.ForeignKey(CommissionPlan, on_delete=models.CASCADE, related_name="overrides")
+    product = models.ForeignKey(
+        "catalog.Product",
+        verbose_name=_("product"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    category = models.ForeignKey(
+        "catalog.Category",
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    level = models.PositiveSmallIntegerField(
+        _("level"), validators=[MinValueValidator(1), MaxValueValidator(MAX_LEVELS)]
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    value = models.DecimalField(
+        _("value"),
+        max_digits=12,
+        decimal_places=4,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_(
+            "A fraction for a percentage (0.0800 is 8%), yuan per unit for a fixed amount."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("commission override")
+        verbose_name_plural = _("commission overrides")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(product__isnull=False, category__isnull=True)
+                | models.Q(product__isnull=True, category__isnull=False),
+                name="override_targets_product_or_category",
+            ),
+            models.UniqueConstraint(
+                fields=["plan", "product", "level"],
+                condition=models.Q(product__isnull=False),
+                name="one_product_override_per_level",
+            ),
+            models.UniqueConstraint(
+                fields=["plan", "category", "level"],
+                condition=models.Q(category__isnull=False),
+                name="one_category_override_per_level",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product or self.category} L{self.level} {self.kind} {self.value}"
+
+    def clean(self):
+        if bool(self.product_id) == bool(self.category_id):
+            raise ValidationError(_("Choose either a product or a category."))
+        if self.kind == self.Kind.PERCENTAGE and self.value > 1:
+            raise ValidationError({"value": _("A percentage is a fraction: at most 1 (100%).")})
 
 
 class Commission(models.Model):
@@ -147,6 +279,10 @@ class Commission(models.Model):
     base = models.DecimalField(_("base"), max_digits=12, decimal_places=2)
     rate = models.DecimalField(_("rate"), max_digits=5, decimal_places=4)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    rule = models.CharField(_("rule"), max_length=255, blank=True)
+    reversed_amount = models.DecimalField(
+        _("reversed"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
     )
@@ -176,6 +312,11 @@ class Commission(models.Model):
 
     def get_absolute_url(self):
         return reverse("commissions:detail", args=[self.pk])
+
+    @property
+    def net_amount(self) -> Decimal:
+        """What the distributor keeps: the amount less what refunds reversed."""
+        return self.amount - self.reversed_amount
 
 
 class LedgerEntry(models.Model):
@@ -214,8 +355,13 @@ class LedgerEntry(models.Model):
         verbose_name_plural = _("ledger entries")
         ordering = ["-created_at", "-pk"]
         constraints = [
-            # Each commission is accrued, released and reversed at most once.
-            models.UniqueConstraint(fields=["commission", "kind"], name="one_entry_per_kind"),
+            # Each commission is accrued and released at most once; partial refunds
+            # may reverse it in several steps.
+            models.UniqueConstraint(
+                fields=["commission", "kind"],
+                condition=~models.Q(kind="reversed"),
+                name="one_entry_per_kind",
+            ),
         ]
         indexes = [models.Index(fields=["distributor", "-created_at"])]
 

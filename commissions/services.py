@@ -10,13 +10,23 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
-from core.money import ZERO, to_cents
+from catalog.models import Category
+from core.money import ZERO
 from distributors.models import Distributor
 from orders.models import Order
 
-from .models import Commission, CommissionPlan, LedgerEntry
+from .models import Commission, CommissionOverride, CommissionPlan, GradeRate, LedgerEntry
+from .rules import (
+    Line,
+    PlanRules,
+    capped_amounts,
+    level_amount,
+    reversal_target,
+    rules_for,
+)
 
 
 def active_plan() -> CommissionPlan | None:
@@ -25,30 +35,42 @@ def active_plan() -> CommissionPlan | None:
 
 @transaction.atomic
 def activate_plan(plan: CommissionPlan) -> CommissionPlan:
-    """Make `plan` the one active plan (after validating it); orders paid from
-    now on accrue under it, commissions already accrued keep the plan they name."""
+    """Make `plan` the one active version and freeze it for good.
+
+    Orders paid from now on accrue under it; commissions already accrued keep
+    the version they name.
+    """
     plan.full_clean()
     CommissionPlan.objects.select_for_update().filter(is_active=True).exclude(pk=plan.pk).update(
         is_active=False
     )
-    plan.is_active = True
-    plan.save(update_fields=["is_active"])
+    CommissionPlan.objects.filter(pk=plan.pk).update(is_active=True, is_frozen=True)
+    plan.refresh_from_db()
     return plan
 
 
-def split_commission(base: Decimal, rates: list[Decimal], cap: Decimal) -> list[Decimal]:
-    """The amount of each level, rounded down to the fen, never above the cap.
+@transaction.atomic
+def new_version(plan: CommissionPlan) -> CommissionPlan:
+    """A draft copy of `plan` (rates, grade rates, overrides) to edit and activate."""
+    grade_rates = list(plan.grade_rates.all())
+    overrides = list(plan.overrides.all())
+    latest = CommissionPlan.objects.filter(name=plan.name).order_by("-version").first()
+    draft = CommissionPlan.objects.get(pk=plan.pk)
+    draft.pk = None
+    draft.previous = plan
+    draft.version = (latest.version if latest else plan.version) + 1
+    draft.is_active = draft.is_frozen = False
+    draft.save()
+    for row in (*grade_rates, *overrides):
+        row.pk, row.plan = None, draft
+    GradeRate.objects.bulk_create(grade_rates)
+    CommissionOverride.objects.bulk_create(overrides)
+    return draft
 
-    If the levels together would pay more than base × cap, the deepest levels
-    give way first: the distributor who made the sale is paid before recruiters.
-    """
-    remaining = to_cents(base * cap)
-    amounts = []
-    for rate in rates:
-        amount = min(to_cents(base * rate), remaining)
-        amounts.append(amount)
-        remaining -= amount
-    return amounts
+
+def split_commission(base: Decimal, rates: list[Decimal], cap: Decimal) -> list[Decimal]:
+    """The amount of each level at flat rates, rounded down, never above the cap."""
+    return capped_amounts([base * rate for rate in rates], base, cap)
 
 
 def schedule_accrual(order: Order) -> None:
@@ -64,44 +86,91 @@ def schedule_release(order: Order) -> None:
     transaction.on_commit(lambda: release_order_commissions_task.delay(order.pk))
 
 
+CHAIN_REACH = 10  # ancestors kept on an order: enough for compression to fill 3 levels
+
+
+def _earners(rules: PlanRules, chain: list[int], members: dict[int, tuple[str, int | None]]):
+    """(level, distributor id, grade id) of each level that earns.
+
+    Without compression an ineligible (suspended) ancestor's level is simply not
+    paid; with it, the next eligible ancestor up the chain takes the level.
+    """
+    eligible = [(pk, members[pk][1]) for pk in chain if members.get(pk, ("", None))[0] == "active"]
+    if rules.compresses:
+        return [(level, pk, grade) for level, (pk, grade) in enumerate(eligible[: rules.levels], 1)]
+    eligible_ids = dict(eligible)
+    return [
+        (level, pk, eligible_ids[pk])
+        for level, pk in enumerate(chain[: rules.levels], 1)
+        if pk in eligible_ids
+    ]
+
+
+def _lines(order: Order, rules: PlanRules) -> list[Line]:
+    """The order's lines, each with the deepest overridden category above its product."""
+    if not rules.has_overrides:
+        return []
+    lines = order.lines.values("line_total", "quantity", product_id=F("variant__product_id"))
+    if rules.override_category_ids:
+        category = Category.objects.filter(
+            pk__in=rules.override_category_ids,
+            tree_id=OuterRef("variant__product__category__tree_id"),
+            lft__lte=OuterRef("variant__product__category__lft"),
+            rght__gte=OuterRef("variant__product__category__rght"),
+        ).order_by("-lft")
+        lines = lines.annotate(override_category_id=Subquery(category.values("pk")[:1]))
+    return [
+        Line(row["line_total"], row["quantity"], row["product_id"], row.get("override_category_id"))
+        for row in lines
+    ]
+
+
 @transaction.atomic
 def accrue_commissions(order_id: int) -> list[Commission]:
-    """Create the pending commissions of a paid order, once.
+    """Create the pending commissions of a paid order, once. At most 5 queries.
 
-    Idempotent: locks the order row, and returns what exists if accrual ran
-    before (the unique (order, level) constraint backs this up). An order
-    refunded or cancelled before the task ran accrues nothing. Suspended
-    distributors' levels are skipped, not compressed.
+    Idempotent: locks the order row, and does nothing if accrual ran before
+    (the unique (order, level) constraint backs this up). An order refunded
+    or cancelled before the task ran accrues nothing. Uses the plan version
+    stamped on the order when it was paid.
     """
-    order = Order.objects.select_for_update().get(pk=order_id)
-    existing = list(order.commissions.all())
-    if existing or order.status not in Order.PAID_STATUSES or not order.referral_chain:
-        return existing
-    plan = active_plan()
-    if plan is None:
-        return []
-    chain = order.referral_chain[: plan.levels]
-    active = set(
-        Distributor.objects.filter(pk__in=chain, status=Distributor.Status.ACTIVE).values_list(
-            "pk", flat=True
-        )
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .annotate(accrued=Exists(Commission.objects.filter(order=OuterRef("pk"))))
+        .get(pk=order_id)
     )
+    if order.accrued or order.status not in Order.PAID_STATUSES or not order.referral_chain:
+        return list(order.commissions.all()) if order.accrued else []
+    plan_id = order.commission_plan_id or getattr(active_plan(), "pk", None)
+    if plan_id is None:
+        return []
+    rules = rules_for(plan_id)
+    members = {
+        pk: (status, grade)
+        for pk, status, grade in Distributor.objects.filter(
+            pk__in=order.referral_chain
+        ).values_list("pk", "status", "grade_id")
+    }
+    earners = _earners(rules, order.referral_chain, members)
     base = order.subtotal
-    rates = plan.rates()[: len(chain)]
+    lines = _lines(order, rules) if earners else []
+    computed = [level_amount(rules, level, grade, base, lines) for level, _pk, grade in earners]
+    amounts = capped_amounts([raw for raw, _rule in computed], base, rules.payout_cap)
     commissions = [
         Commission(
             order=order,
-            distributor_id=distributor_id,
-            plan=plan,
+            distributor_id=pk,
+            plan_id=plan_id,
             level=level,
             base=base,
-            rate=rate,
+            rate=(amount / base).quantize(Decimal("0.0001")) if base else ZERO,
             amount=amount,
+            rule=rule[:255],
         )
-        for level, (distributor_id, rate, amount) in enumerate(
-            zip(chain, rates, split_commission(base, rates, plan.payout_cap), strict=True), start=1
+        for (level, pk, _grade), amount, (_raw, rule) in zip(
+            earners, amounts, computed, strict=True
         )
-        if distributor_id in active and amount > ZERO
+        if amount > ZERO
     ]
     Commission.objects.bulk_create(commissions)
     LedgerEntry.objects.bulk_create(
@@ -143,8 +212,8 @@ def release_order_commissions(order_id: int, *, now: datetime | None = None) -> 
                 distributor_id=commission.distributor_id,
                 commission=commission,
                 kind=LedgerEntry.Kind.RELEASED,
-                pending=-commission.amount,
-                available=commission.amount,
+                pending=-commission.net_amount,
+                available=commission.net_amount,
                 note=order.number,
             )
             released += 1
@@ -164,27 +233,42 @@ def release_due_commissions(*, now: datetime | None = None) -> int:
     return sum(release_order_commissions(pk, now=now) for pk in list(due))
 
 
-def reverse_order_commissions(order: Order, *, reason: str) -> int:
-    """Reverse every commission of an order by new ledger entries.
+def reverse_order_commissions(order: Order, *, reason: str, refunded: Decimal | None = None) -> int:
+    """Take back commissions of an order whose goods were refunded, by new entries.
 
-    The caller holds the order's row lock (orders.services). Whatever was
-    pending or available is taken back; the commissions stay, marked reversed.
+    `refunded` is the goods amount refunded so far in total (None: all of it).
+    Each commission is reversed in proportion, to a cumulative target rounded
+    down to the fen, so partial refunds add up and a full refund brings the
+    order's net commission to exactly zero. Calling it again with the same
+    total changes nothing. The caller holds the order's row lock.
     """
+    share = (
+        Decimal(1)
+        if refunded is None or not order.subtotal
+        else min(Decimal(1), refunded / order.subtotal)
+    )
     now = timezone.now()
     reversed_count = 0
     for commission in order.commissions.exclude(status=Commission.Status.REVERSED).order_by("pk"):
-        was_available = commission.status == Commission.Status.AVAILABLE
-        claimed = Commission.objects.filter(pk=commission.pk, status=commission.status).update(
-            status=Commission.Status.REVERSED, reversed_at=now
-        )
-        if not claimed:
+        target = reversal_target(commission.amount, share)
+        step = target - commission.reversed_amount
+        if step <= ZERO:
             continue
+        # A commission is wholly pending or wholly released: take it back from there.
+        pending = commission.status == Commission.Status.PENDING
+        from_pending, from_available = (step, ZERO) if pending else (ZERO, step)
+        fully = target == commission.amount
+        Commission.objects.filter(pk=commission.pk).update(
+            reversed_amount=target,
+            status=Commission.Status.REVERSED if fully else commission.status,
+            reversed_at=now if fully else None,
+        )
         LedgerEntry.objects.create(
             distributor_id=commission.distributor_id,
             commission=commission,
             kind=LedgerEntry.Kind.REVERSED,
-            pending=ZERO if was_available else -commission.amount,
-            available=-commission.amount if was_available else ZERO,
+            pending=-from_pending,
+            available=-from_available,
             note=f"{order.number} {reason}"[:255],
         )
         reversed_count += 1

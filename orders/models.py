@@ -69,6 +69,15 @@ class Order(models.Model):
     # Distributor ids, nearest first, fixed when the order is placed: moving a
     # distributor later never changes who earns on this order.
     referral_chain = models.JSONField(_("referral chain"), default=list, blank=True)
+    # The commission plan version in force when the order was paid.
+    commission_plan = models.ForeignKey(
+        "commissions.CommissionPlan",
+        verbose_name=_("commission plan"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     checkout_token = models.UUIDField(_("checkout token"), unique=True, null=True, editable=False)
     carrier = models.CharField(_("carrier"), max_length=50, blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
@@ -86,9 +95,11 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=models.Q(subtotal__gte=0), name="order_subtotal_gte_0"
             ),
+            # total = subtotal + shipping is computed in place_order; an equality
+            # check would compare floats on SQLite (5.72 + 10.00 != 15.72 there).
             models.CheckConstraint(
-                condition=models.Q(total=models.F("subtotal") + models.F("shipping_fee")),
-                name="order_total_is_sum",
+                condition=models.Q(shipping_fee__gte=0, total__gte=models.F("subtotal")),
+                name="order_total_covers_goods",
             ),
         ]
 

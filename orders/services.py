@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from catalog.models import Variant
 from commissions import services as commission_services
 from core.money import ZERO, to_cents
+from distributors.models import Distributor
 from distributors.selectors import distributor_by_code, referral_chain_ids
 
 from .models import Order, OrderEvent, OrderLine
@@ -120,9 +121,7 @@ def place_order(
 
     subtotal = to_cents(sum(variants[pk].price * qty for pk, qty in quantities.items()))
     shipping = shipping_fee_for(subtotal)
-    distributor = distributor_by_code(referral_code)
-    if distributor is not None and distributor.user_id == user.pk:
-        distributor = None  # no self-purchase commission (自购返佣) in the default plan
+    distributor = _attributed_distributor(user, referral_code)
     order = Order(
         user=user,
         subtotal=subtotal,
@@ -133,7 +132,11 @@ def place_order(
         shipping_address=address.address,
         note=note,
         distributor=distributor,
-        referral_chain=referral_chain_ids(distributor.pk) if distributor else [],
+        referral_chain=(
+            referral_chain_ids(distributor.pk, depth=commission_services.CHAIN_REACH)
+            if distributor
+            else []
+        ),
         checkout_token=checkout_token,
     )
     try:
@@ -158,6 +161,21 @@ def place_order(
     )
     OrderEvent.objects.create(order=order, to_status=order.status, actor=user)
     return order
+
+
+def _attributed_distributor(user, referral_code: str):
+    """Who is credited for an order: the buyer themselves when they are an active
+    distributor and the plan pays self-purchase (自购返佣), else the referrer —
+    never the buyer through their own link when it does not."""
+    plan = commission_services.active_plan()
+    if plan is not None and plan.allows_self_purchase:
+        own = Distributor.objects.filter(user=user, status=Distributor.Status.ACTIVE).first()
+        if own is not None:
+            return own
+    distributor = distributor_by_code(referral_code)
+    if distributor is not None and distributor.user_id == user.pk:
+        return None
+    return distributor
 
 
 def _locked(order: Order) -> Order:
@@ -194,6 +212,9 @@ def mark_paid(order: Order, *, note: str = "") -> Order:
     """
     order = _locked(order)
     _transition(order, Order.Status.PAID, note=note)
+    # Commissions follow the plan version in force when the money arrived.
+    order.commission_plan = commission_services.active_plan()
+    order.save(update_fields=["commission_plan"])
     commission_services.schedule_accrual(order)
     return order
 

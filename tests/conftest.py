@@ -128,6 +128,33 @@ def default_plan(db):
     return plan
 
 
+@pytest.fixture(autouse=True)
+def _fresh_plan_rules():
+    """Frozen plans' rules are cached per process; a test database reuses ids."""
+    from commissions.rules import _frozen_rules
+
+    _frozen_rules.cache_clear()
+    yield
+    _frozen_rules.cache_clear()
+
+
+@pytest.fixture
+def use_plan(default_plan):
+    """use_plan(levels=3, ...): a new version of the active plan with these changes, active."""
+    from commissions.services import activate_plan, new_version
+
+    def use(**changes):
+        from commissions.models import CommissionPlan
+
+        draft = new_version(CommissionPlan.objects.get(is_active=True))
+        for name, value in changes.items():
+            setattr(draft, name, value)
+        draft.save()
+        return activate_plan(draft)
+
+    return use
+
+
 @pytest.fixture
 def make_distributor(make_user, default_plan):
     """make_distributor("alice"), make_distributor("bob", parent=alice): a chain."""

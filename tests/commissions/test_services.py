@@ -14,15 +14,28 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def paid_order(shopper, make_variant, address, chain):
-    """A paid order of 200.00 of goods through carol's link (carol < bob < alice)."""
-    carol = chain[2]
-    variant = make_variant(price="100.00")
-    order = order_services.place_order(
-        shopper, [(variant.pk, 2)], address=address, referral_code=carol.invite_code
-    )
-    order_services.mark_paid(order)  # eager: accrual runs on commit... of the test transaction
-    return order
+def pay_order(shopper, make_variant, address, chain):
+    """pay_order(): a paid order of 200.00 of goods through carol's link
+    (carol < bob < alice), under the plan active when it is called."""
+
+    def pay(price="100.00", quantity=2, buyer=None, variant=None):
+        carol = chain[2]
+        variant = variant or make_variant(price=price)
+        order = order_services.place_order(
+            buyer or shopper,
+            [(variant.pk, quantity)],
+            address=address,
+            referral_code=carol.invite_code,
+        )
+        # The test's transaction never commits, so accrual is called by each test.
+        return order_services.mark_paid(order)
+
+    return pay
+
+
+@pytest.fixture
+def paid_order(pay_order):
+    return pay_order()
 
 
 def amounts(order):
@@ -48,12 +61,11 @@ def test_accrual_runs_once_however_often_it_is_delivered(paid_order):
     assert LedgerEntry.objects.filter(commission__order=paid_order).count() == 2
 
 
-def test_three_level_plan_reaches_the_third_ancestor(paid_order):
-    CommissionPlan.objects.update(
-        levels=3, level_3_rate=Decimal("0.0200"), payout_cap=Decimal("0.3000")
-    )
-    services.accrue_commissions(paid_order.pk)
-    assert amounts(paid_order)["alice"] == (3, Decimal("4.00"))
+def test_three_level_plan_reaches_the_third_ancestor(pay_order, use_plan):
+    use_plan(levels=3, level_3_rate=Decimal("0.0200"))
+    order = pay_order()
+    services.accrue_commissions(order.pk)
+    assert amounts(order)["alice"] == (3, Decimal("4.00"))
 
 
 def test_a_suspended_distributor_earns_nothing_new(paid_order, chain):
@@ -80,10 +92,11 @@ def test_commissions_become_available_when_the_order_completes(paid_order, admin
     )
 
 
-def test_release_waits_for_the_freeze_period(paid_order, admin_user):
+def test_release_waits_for_the_freeze_period(pay_order, use_plan, admin_user):
     from datetime import timedelta
 
-    CommissionPlan.objects.update(freeze_days=7)
+    use_plan(freeze_days=7)
+    paid_order = pay_order()
     services.accrue_commissions(paid_order.pk)
     order_services.ship_order(paid_order, carrier="SF", tracking_number="1", actor=admin_user)
     order_services.complete_order(paid_order, actor=admin_user)
