@@ -187,6 +187,33 @@ def accrue_commissions(order_id: int) -> list[Commission]:
     return commissions
 
 
+# The sweep looks this far back for paid orders whose accrual never ran, and
+# leaves alone the ones paid in the last minutes (their task is on its way).
+SWEEP_WINDOW = timedelta(days=3)
+SWEEP_GRACE = timedelta(minutes=5)
+
+
+def accrue_missing_commissions(*, now: datetime | None = None) -> int:
+    """Accrue paid orders that have a referral chain but no commissions yet.
+
+    The safety net for an accrual task that was never sent (the broker was down
+    when the order was paid, so the on-commit send was lost). Accrual is
+    idempotent, so an order whose chain earned nothing is merely looked at again.
+    """
+    now = now or timezone.now()
+    missing = (
+        Order.objects.filter(
+            status__in=Order.PAID_STATUSES,
+            paid_at__gte=now - SWEEP_WINDOW,
+            paid_at__lte=now - SWEEP_GRACE,
+        )
+        .exclude(referral_chain=[])
+        .filter(~Exists(Commission.objects.filter(order=OuterRef("pk"))))
+        .values_list("pk", flat=True)
+    )
+    return sum(1 for pk in list(missing) if accrue_commissions(pk))
+
+
 @transaction.atomic
 def release_order_commissions(order_id: int, *, now: datetime | None = None) -> int:
     """Make the pending commissions of a completed order available, once.

@@ -18,3 +18,8 @@ def release_order_commissions_task(order_id: int) -> int:
 @shared_task(name="commissions.tasks.release_due_commissions", **RETRY_POLICY)
 def release_due_commissions() -> int:
     return services.release_due_commissions()
+
+
+@shared_task(name="commissions.tasks.accrue_missing_commissions", **RETRY_POLICY)
+def accrue_missing_commissions() -> int:
+    return services.accrue_missing_commissions()

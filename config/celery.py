@@ -34,6 +34,10 @@ app.conf.update(
             "task": "distributors.tasks.place_unplaced_members",
             "schedule": 30.0,
         },
+        "accrue-missing-commissions": {
+            "task": "commissions.tasks.accrue_missing_commissions",
+            "schedule": crontab(minute="*/10"),
+        },
         "release-commissions": {
             "task": "commissions.tasks.release_due_commissions",
             "schedule": crontab(minute="*/5"),

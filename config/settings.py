@@ -166,8 +166,12 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELE
 CELERY_TASK_EAGER_PROPAGATES = CELERY_TASK_ALWAYS_EAGER and DEBUG
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than any countdown or retry backoff we use (max 10 minutes), so an
-    # unacknowledged task is never redelivered while its first copy still waits.
-    "visibility_timeout": 2 * 60 * 60,
+    # unacknowledged task is never redelivered while its first copy still waits;
+    # a task whose worker died is delivered again after this many seconds.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
+    # How often a worker looks for such tasks (kombu's default is every 100 s).
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=60),
+    "unacked_restore_throttle": 1,
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = Path(env.str("CELERY_FILESYSTEM_DIR", default=str(BASE_DIR / "var" / "broker")))

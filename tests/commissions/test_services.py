@@ -8,6 +8,7 @@ from commissions.models import Commission, CommissionPlan, LedgerEntry
 from commissions.selectors import earnings_summary
 from distributors.models import Distributor
 from orders import services as order_services
+from orders.models import Order
 from payments import services as payment_services
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +187,17 @@ def test_an_invalid_plan_cannot_be_activated():
     with pytest.raises(ValidationError):
         services.activate_plan(bad)
     assert CommissionPlan.objects.get(is_active=True).name != "greedy"
+
+
+def test_a_paid_order_whose_accrual_was_never_sent_is_found_by_the_sweep(paid_order):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    # given: the order was paid ten minutes ago and its on-commit send was lost
+    Order.objects.filter(pk=paid_order.pk).update(paid_at=timezone.now() - timedelta(minutes=10))
+    assert not Commission.objects.filter(order=paid_order).exists()
+
+    assert services.accrue_missing_commissions() == 1
+    assert Commission.objects.filter(order=paid_order).count() == 2
+    assert services.accrue_missing_commissions() == 0  # found once

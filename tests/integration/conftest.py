@@ -181,8 +181,12 @@ def start_worker(worker_queue, transactional_db):
     """start_worker() -> a ready WorkerProcess on this test's queue; stopped after the test."""
     workers: list[WorkerProcess] = []
 
-    def start(*, wait: bool = True, extra_args: tuple[str, ...] = ()) -> WorkerProcess:
-        worker = WorkerProcess(worker_queue, worker_env(worker_queue), extra_args)
+    def start(
+        *, wait: bool = True, extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> WorkerProcess:
+        worker = WorkerProcess(
+            worker_queue, {**worker_env(worker_queue), **(env or {})}, extra_args
+        )
         workers.append(worker)
         if wait:
             worker.wait_ready()
