@@ -1,5 +1,6 @@
 """Reads of a distributor's earnings; every balance comes from the ledger."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -49,4 +50,82 @@ def commission_of(distributor: Distributor, pk: int) -> Commission:
         Commission.objects.select_related("order", "plan").prefetch_related("entries"),
         pk=pk,
         distributor=distributor,
+    )
+
+
+@dataclass(frozen=True)
+class PlanPreview:
+    """What a plan version would have paid on recent orders, beside the active one."""
+
+    days: int
+    orders: int
+    active_total: Decimal
+    draft_total: Decimal
+    per_level: list[tuple[int, Decimal, Decimal]]  # (level, active, draft)
+    changes: list[tuple[str, Decimal, Decimal]]  # (distributor, active, draft), biggest first
+
+
+def preview_plan(draft, *, days: int = 30, now=None, top: int = 10) -> PlanPreview:
+    """Run `draft` and the active plan over the orders paid in the last `days`.
+
+    Nothing is written. A handful of queries whatever the number of orders:
+    the orders, the distributors of their chains, and their lines when a plan
+    has product or category rules.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.models import Order
+
+    from .rules import rules_for
+    from .services import active_plan, compute_commissions, lines_of
+
+    now = now or timezone.now()
+    orders = list(
+        Order.objects.filter(
+            status__in=Order.PAID_STATUSES, paid_at__gte=now - timedelta(days=days)
+        )
+        .exclude(referral_chain=[])
+        .values_list("pk", "subtotal", "referral_chain")
+    )
+    member_ids = {pk for _o, _s, chain in orders for pk in chain}
+    members = {
+        pk: (status, grade)
+        for pk, status, grade in Distributor.objects.filter(pk__in=member_ids).values_list(
+            "pk", "status", "grade_id"
+        )
+    }
+    current = active_plan()
+    plans = {"active": rules_for(current) if current else None, "draft": rules_for(draft)}
+    order_ids = [pk for pk, _s, _c in orders]
+    lines = {name: lines_of(order_ids, rules) if rules else {} for name, rules in plans.items()}
+    totals = {name: defaultdict(lambda: ZERO) for name in plans}
+    per_distributor = {name: defaultdict(lambda: ZERO) for name in plans}
+    for pk, subtotal, chain in orders:
+        for name, rules in plans.items():
+            if rules is None:
+                continue
+            for level, distributor_id, amount, _rule in compute_commissions(
+                rules, chain, members, subtotal, lines[name].get(pk, [])
+            ):
+                totals[name][level] += amount
+                per_distributor[name][distributor_id] += amount
+    changed = sorted(
+        set(per_distributor["active"]) | set(per_distributor["draft"]),
+        key=lambda d: abs(per_distributor["draft"][d] - per_distributor["active"][d]),
+        reverse=True,
+    )[:top]
+    names = dict(Distributor.objects.filter(pk__in=changed).values_list("pk", "user__username"))
+    return PlanPreview(
+        days=days,
+        orders=len(orders),
+        active_total=sum(totals["active"].values(), ZERO),
+        draft_total=sum(totals["draft"].values(), ZERO),
+        per_level=[(level, totals["active"][level], totals["draft"][level]) for level in (1, 2, 3)],
+        changes=[
+            (names.get(d, str(d)), per_distributor["active"][d], per_distributor["draft"][d])
+            for d in changed
+            if per_distributor["active"][d] != per_distributor["draft"][d]
+        ],
     )

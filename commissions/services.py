@@ -16,7 +16,7 @@ from django.utils import timezone
 from catalog.models import Category
 from core.money import ZERO
 from distributors.models import Distributor
-from orders.models import Order
+from orders.models import Order, OrderLine
 
 from .models import Commission, CommissionOverride, CommissionPlan, GradeRate, LedgerEntry
 from .rules import (
@@ -106,11 +106,14 @@ def _earners(rules: PlanRules, chain: list[int], members: dict[int, tuple[str, i
     ]
 
 
-def _lines(order: Order, rules: PlanRules) -> list[Line]:
-    """The order's lines, each with the deepest overridden category above its product."""
-    if not rules.has_overrides:
-        return []
-    lines = order.lines.values("line_total", "quantity", product_id=F("variant__product_id"))
+def lines_of(order_ids: list[int], rules: PlanRules) -> dict[int, list[Line]]:
+    """The orders' lines (one query), each with the deepest overridden category
+    above its product; nothing when the plan has no overrides (none needed)."""
+    if not rules.has_overrides or not order_ids:
+        return {}
+    lines = OrderLine.objects.filter(order_id__in=order_ids).values(
+        "order_id", "line_total", "quantity", product_id=F("variant__product_id")
+    )
     if rules.override_category_ids:
         category = Category.objects.filter(
             pk__in=rules.override_category_ids,
@@ -119,9 +122,40 @@ def _lines(order: Order, rules: PlanRules) -> list[Line]:
             rght__gte=OuterRef("variant__product__category__rght"),
         ).order_by("-lft")
         lines = lines.annotate(override_category_id=Subquery(category.values("pk")[:1]))
+    by_order: dict[int, list[Line]] = {}
+    for row in lines:
+        by_order.setdefault(row["order_id"], []).append(
+            Line(
+                row["line_total"],
+                row["quantity"],
+                row["product_id"],
+                row.get("override_category_id"),
+            )
+        )
+    return by_order
+
+
+def compute_commissions(
+    rules: PlanRules,
+    chain: list[int],
+    members: dict[int, tuple[str, int | None]],
+    base: Decimal,
+    lines: list[Line],
+) -> list[tuple[int, int, Decimal, str]]:
+    """(level, distributor id, amount, rule) that an order earns under `rules`.
+
+    Pure: no query. `members` maps distributor ids of the chain to (status,
+    grade id). Amounts are rounded down and capped; zero amounts are left out.
+    """
+    earners = _earners(rules, chain, members)
+    computed = [level_amount(rules, level, grade, base, lines) for level, _pk, grade in earners]
+    amounts = capped_amounts([raw for raw, _rule in computed], base, rules.payout_cap)
     return [
-        Line(row["line_total"], row["quantity"], row["product_id"], row.get("override_category_id"))
-        for row in lines
+        (level, pk, amount, rule[:255])
+        for (level, pk, _grade), amount, (_raw, rule) in zip(
+            earners, amounts, computed, strict=True
+        )
+        if amount > ZERO
     ]
 
 
@@ -151,11 +185,7 @@ def accrue_commissions(order_id: int) -> list[Commission]:
             pk__in=order.referral_chain
         ).values_list("pk", "status", "grade_id")
     }
-    earners = _earners(rules, order.referral_chain, members)
     base = order.subtotal
-    lines = _lines(order, rules) if earners else []
-    computed = [level_amount(rules, level, grade, base, lines) for level, _pk, grade in earners]
-    amounts = capped_amounts([raw for raw, _rule in computed], base, rules.payout_cap)
     commissions = [
         Commission(
             order=order,
@@ -165,12 +195,15 @@ def accrue_commissions(order_id: int) -> list[Commission]:
             base=base,
             rate=(amount / base).quantize(Decimal("0.0001")) if base else ZERO,
             amount=amount,
-            rule=rule[:255],
+            rule=rule,
         )
-        for (level, pk, _grade), amount, (_raw, rule) in zip(
-            earners, amounts, computed, strict=True
+        for level, pk, amount, rule in compute_commissions(
+            rules,
+            order.referral_chain,
+            members,
+            base,
+            lines_of([order.pk], rules).get(order.pk, []),
         )
-        if amount > ZERO
     ]
     Commission.objects.bulk_create(commissions)
     LedgerEntry.objects.bulk_create(
