@@ -40,7 +40,7 @@ class CommissionPlanAdmin(admin.ModelAdmin):
 
 class LedgerEntryInline(ReadOnlyInline):
     model = LedgerEntry
-    fields = ("created_at", "kind", "pending", "available", "note")
+    fields = ("created_at", "kind", "pending", "available", "held", "note")
     readonly_fields = fields
 
 
@@ -64,7 +64,17 @@ class CommissionAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "distributor", "kind", "pending", "available", "note")
+    list_display = (
+        "created_at",
+        "distributor",
+        "kind",
+        "pending",
+        "available",
+        "held",
+        "commission",
+        "withdrawal",
+        "note",
+    )
     list_filter = ("kind",)
     search_fields = ("distributor__user__username", "note")
-    list_select_related = ("distributor__user",)
+    list_select_related = ("distributor__user", "commission__order", "withdrawal")

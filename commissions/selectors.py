@@ -14,9 +14,11 @@ from .models import Commission, LedgerEntry
 
 @dataclass(frozen=True)
 class EarningsSummary:
-    pending: Decimal
-    available: Decimal
-    total: Decimal  # earned and not reversed: pending + available + (later) withdrawn
+    pending: Decimal  # earned on orders not yet completed (or still frozen)
+    available: Decimal  # may be withdrawn
+    held: Decimal  # asked for in a withdrawal, not yet paid or returned
+    withdrawn: Decimal  # paid out, fees included
+    total: Decimal  # earned and not reversed: pending + available + held + withdrawn
 
 
 def earnings_summary(distributor: Distributor) -> EarningsSummary:
@@ -25,18 +27,24 @@ def earnings_summary(distributor: Distributor) -> EarningsSummary:
     sums = LedgerEntry.objects.filter(distributor=distributor).aggregate(
         pending_sum=Sum("pending"),
         available_sum=Sum("available"),
+        held_sum=Sum("held"),
+        paid_held=Sum("held", filter=Q(kind=LedgerEntry.Kind.WITHDRAWAL_PAID)),
         accrued_sum=Sum("pending", filter=Q(kind=LedgerEntry.Kind.ACCRUED)),
         reversed_pending=Sum("pending", filter=reversed_q),
         reversed_available=Sum("available", filter=reversed_q),
     )
-    pending = sums["pending_sum"] or ZERO
-    available = sums["available_sum"] or ZERO
     total = (
         (sums["accrued_sum"] or ZERO)
         + (sums["reversed_pending"] or ZERO)
         + (sums["reversed_available"] or ZERO)
     )
-    return EarningsSummary(pending=pending, available=available, total=total)
+    return EarningsSummary(
+        pending=sums["pending_sum"] or ZERO,
+        available=sums["available_sum"] or ZERO,
+        held=sums["held_sum"] or ZERO,
+        withdrawn=ZERO - (sums["paid_held"] or ZERO),
+        total=total,
+    )
 
 
 def commissions_of(distributor: Distributor) -> QuerySet[Commission]:
