@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from core.money import ZERO
 from distributors.models import Distributor
 
-from .models import Commission, LedgerEntry
+from .models import Commission, LedgerEntry, Withdrawal
 
 
 @dataclass(frozen=True)
@@ -57,4 +57,15 @@ def commission_of(distributor: Distributor, pk: int) -> Commission:
         Commission.objects.select_related("order", "plan").prefetch_related("entries"),
         pk=pk,
         distributor=distributor,
+    )
+
+
+def withdrawals_of(distributor: Distributor) -> QuerySet[Withdrawal]:
+    return Withdrawal.objects.filter(distributor=distributor)
+
+
+def withdrawal_of(distributor: Distributor, pk: int) -> Withdrawal:
+    """One withdrawal, only if it is this distributor's (404 otherwise)."""
+    return get_object_or_404(
+        Withdrawal.objects.prefetch_related("entries"), pk=pk, distributor=distributor
     )
