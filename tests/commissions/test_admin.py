@@ -11,6 +11,7 @@ from django.urls import reverse
 from commissions import withdrawals
 from commissions.models import CommissionPlan, LedgerEntry, Withdrawal
 from commissions.selectors import earnings_summary
+from tests.commissions.helpers import withdraw
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -27,16 +28,10 @@ def as_finance(client, reviewer):
 def two_requests(carol):
     CommissionPlan.objects.filter(is_active=True).update(withdrawal_fee_rate=Decimal("0.01"))
 
-    def ask(amount, name, number):
-        return withdrawals.request_withdrawal(
-            carol,
-            amount=Decimal(amount),
-            method="bank_card",
-            account_name=name,
-            account_number=number,
-        )
-
-    return ask("50.00", "陈小红", "6222021234567890123"), ask("50.00", "=HYPERLINK(1)", "-1+2")
+    return (
+        withdraw(carol, "50.00", method="bank_card", account_number="6222021234567890123"),
+        withdraw(carol, "50.00", account_name="=HYPERLINK(1)", account_number="-1+2"),
+    )
 
 
 def act(client, action, selected, **data):

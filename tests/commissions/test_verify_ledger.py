@@ -15,6 +15,7 @@ from commissions.services import accrue_commissions
 from orders import services as order_services
 from payments import services as payment_services
 from payments.models import Payment
+from tests.commissions.helpers import withdraw
 
 pytestmark = pytest.mark.django_db
 
@@ -37,19 +38,12 @@ def busy_ledger(chain, carol, earn, reviewer):
     )
     earn(bob, "40.00")
 
-    def ask(distributor, amount):
-        return withdrawals.request_withdrawal(
-            distributor,
-            amount=Decimal(amount),
-            method="alipay",
-            account_name="某人",
-            account_number="1",
-        )
-
-    withdrawals.approve_withdrawal(ask(carol, "30.00"), reviewer=reviewer, payout_reference="A1")
-    withdrawals.reject_withdrawal(ask(carol, "20.00"), reviewer=reviewer, reason="wrong name")
-    ask(carol, "25.00")
-    ask(bob, "15.00")
+    withdrawals.approve_withdrawal(
+        withdraw(carol, "30.00"), reviewer=reviewer, payout_reference="A1"
+    )
+    withdrawals.reject_withdrawal(withdraw(carol, "20.00"), reviewer=reviewer, reason="wrong name")
+    withdraw(carol, "25.00")
+    withdraw(bob, "15.00")
     return carol
 
 
@@ -187,13 +181,7 @@ def test_a_withdrawal_committed_during_the_check_is_no_difference(carol, monkeyp
     def a_request_commits_meanwhile(in_batch):
         def request():
             try:
-                withdrawals.request_withdrawal(
-                    carol,
-                    amount=Decimal("60.00"),
-                    method="alipay",
-                    account_name="陈",
-                    account_number="1",
-                )
+                withdraw(carol, "60.00")
             finally:
                 connection.close()
 

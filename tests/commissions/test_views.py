@@ -8,6 +8,7 @@ from django.urls import reverse
 from commissions import withdrawals
 from commissions.models import CommissionPlan, LedgerEntry, Withdrawal
 from commissions.selectors import earnings_summary
+from tests.commissions.helpers import withdraw
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -31,13 +32,9 @@ def form(amount="60.00", method="alipay"):
 
 def test_the_earnings_page_shows_available_held_and_withdrawn(as_carol, carol, reviewer):
     CommissionPlan.objects.filter(is_active=True).update(min_withdrawal=Decimal("10.00"))
-    paid = withdrawals.request_withdrawal(
-        carol, amount=Decimal("50.00"), method="alipay", account_name="张三", account_number="1"
-    )
+    paid = withdraw(carol, "50.00")
     withdrawals.approve_withdrawal(paid, reviewer=reviewer, payout_reference="ALI-1")
-    withdrawals.request_withdrawal(
-        carol, amount=Decimal("30.00"), method="alipay", account_name="张三", account_number="1"
-    )
+    withdraw(carol, "30.00")
     page = as_carol.get(reverse("commissions:earnings")).content.decode()
 
     assert "Available" in page and "¥20.00" in page
@@ -100,9 +97,7 @@ def test_a_suspended_distributor_is_told_why(as_carol, carol):
 
 def test_another_distributors_withdrawal_is_not_found(client, carol, chain):
     alice, bob, _ = chain
-    carols = withdrawals.request_withdrawal(
-        carol, amount=Decimal("60.00"), method="alipay", account_name="张三", account_number="1"
-    )
+    carols = withdraw(carol, "60.00")
     client.force_login(bob.user)
 
     assert client.get(carols.get_absolute_url()).status_code == 404
@@ -110,13 +105,7 @@ def test_another_distributors_withdrawal_is_not_found(client, carol, chain):
 
 
 def test_my_withdrawals_hide_all_but_the_last_digits_of_the_account(as_carol, carol):
-    withdrawals.request_withdrawal(
-        carol,
-        amount=Decimal("60.00"),
-        method="bank_card",
-        account_name="张三",
-        account_number="6222021234567890123",
-    )
+    withdraw(carol, "60.00", method="bank_card", account_number="6222021234567890123")
     page = as_carol.get(reverse("commissions:withdrawals")).content.decode()
     assert "•••• 0123" in page
     assert "6222021234567890123" not in page

@@ -8,6 +8,7 @@ import pytest
 from commissions import withdrawals
 from commissions.models import CommissionPlan, LedgerEntry, Withdrawal
 from commissions.selectors import earnings_summary
+from tests.commissions.helpers import withdraw
 from tests.test_concurrency import run_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -33,13 +34,7 @@ def test_twenty_concurrent_requests_never_overdraw(carol):
 
     # when
     results = run_at_once(
-        lambda n: withdrawals.request_withdrawal(
-            carol,
-            amount=Decimal("30.00"),
-            method="alipay",
-            account_name="陈小红",
-            account_number=f"1380013800{n:02d}",
-        ),
+        lambda n: withdraw(carol, "30.00", account_number=f"1380013800{n:02d}"),
         range(20),
     )
 
@@ -53,9 +48,7 @@ def test_twenty_concurrent_requests_never_overdraw(carol):
 
 
 def test_concurrent_approvals_and_rejections_close_a_withdrawal_once(carol, reviewer):
-    withdrawal = withdrawals.request_withdrawal(
-        carol, amount=Decimal("60.00"), method="alipay", account_name="陈小红", account_number="1"
-    )
+    withdrawal = withdraw(carol, "60.00")
 
     def review(n):
         if n % 2:

@@ -9,18 +9,9 @@ from commissions import withdrawals
 from commissions.models import CommissionPlan, LedgerEntry, LedgerIsAppendOnly, Withdrawal
 from commissions.selectors import earnings_summary
 from distributors.models import Distributor
+from tests.commissions.helpers import withdraw
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
-
-
-def request(distributor, amount="60.00", method="alipay", **extra):
-    return withdrawals.request_withdrawal(
-        distributor,
-        amount=amount,
-        method=method,
-        account_name=extra.get("account_name", "张三"),
-        account_number=extra.get("account_number", "13800138000"),
-    )
 
 
 def balances(distributor):
@@ -40,7 +31,7 @@ def nothing_changed(distributor):
 
 
 def test_a_request_holds_the_amount_at_once(carol):
-    withdrawal = request(carol, "60.00")
+    withdrawal = withdraw(carol, "60.00")
 
     assert withdrawal.status == Withdrawal.Status.REQUESTED
     assert balances(carol) == (Decimal("40.00"), Decimal("60.00"), Decimal("0.00"))
@@ -56,7 +47,7 @@ def test_a_request_holds_the_amount_at_once(carol):
 def test_the_fee_is_the_plan_rate_rounded_down_to_the_fen(carol):
     CommissionPlan.objects.filter(is_active=True).update(withdrawal_fee_rate=Decimal("0.0060"))
 
-    withdrawal = request(carol, "55.55")  # 0.6% of 55.55 is 0.3333
+    withdrawal = withdraw(carol, "55.55")  # 0.6% of 55.55 is 0.3333
 
     assert (withdrawal.amount, withdrawal.fee, withdrawal.net_amount) == (
         Decimal("55.55"),
@@ -69,25 +60,25 @@ def test_the_fee_is_the_plan_rate_rounded_down_to_the_fen(carol):
 
 def test_an_amount_below_the_plan_minimum_is_refused(carol):
     with pytest.raises(withdrawals.BelowMinimum, match=r"minimum withdrawal is ¥50\.00"):
-        request(carol, "49.99")
+        withdraw(carol, "49.99")
     assert nothing_changed(carol)
 
 
 def test_an_amount_above_the_available_balance_is_refused(carol):
     with pytest.raises(withdrawals.InsufficientBalance, match=r"at most ¥100\.00"):
-        request(carol, "100.01")
+        withdraw(carol, "100.01")
     assert nothing_changed(carol)
 
 
 def test_the_whole_available_balance_can_be_withdrawn(carol):
-    request(carol, "100.00")
+    withdraw(carol, "100.00")
     assert balances(carol) == (Decimal("0.00"), Decimal("100.00"), Decimal("0.00"))
 
 
 def test_held_money_cannot_be_asked_for_twice(carol):
-    request(carol, "60.00")
+    withdraw(carol, "60.00")
     with pytest.raises(withdrawals.InsufficientBalance, match=r"at most ¥40\.00"):
-        request(carol, "60.00")
+        withdraw(carol, "60.00")
     assert Withdrawal.objects.count() == 1
 
 
@@ -105,47 +96,47 @@ def test_pending_commissions_cannot_be_withdrawn(chain, earn, shopper, make_vari
     assert earnings_summary(carol).pending == Decimal("100.00")
 
     with pytest.raises(withdrawals.InsufficientBalance, match=r"at most ¥0\.00"):
-        request(carol, "50.00")
+        withdraw(carol, "50.00")
 
 
 def test_a_payout_method_the_plan_does_not_offer_is_refused(carol):
     CommissionPlan.objects.filter(is_active=True).update(payout_methods=["bank_card"])
     with pytest.raises(withdrawals.MethodNotAllowed, match="Bank card"):
-        request(carol, method="alipay")
+        withdraw(carol, method="alipay")
     with pytest.raises(withdrawals.MethodNotAllowed):
-        request(carol, method="paypal")
+        withdraw(carol, method="paypal")
     assert nothing_changed(carol)
 
 
 def test_a_suspended_distributor_cannot_withdraw(carol):
     Distributor.objects.filter(pk=carol.pk).update(status=Distributor.Status.SUSPENDED)
     with pytest.raises(withdrawals.DistributorInactive, match="suspended"):
-        request(carol)
+        withdraw(carol)
     assert nothing_changed(carol)
 
 
 @pytest.mark.parametrize("amount", ["0", "-60.00", "60.001", "NaN", "Infinity", "sixty"])
 def test_an_amount_that_is_not_a_positive_number_of_fen_is_refused(carol, amount):
     with pytest.raises(withdrawals.InvalidAmount, match="greater than zero"):
-        request(carol, amount=amount)
+        withdraw(carol, amount)
     assert nothing_changed(carol)
 
 
 def test_a_float_amount_is_a_programming_error(carol):
     with pytest.raises(TypeError):
-        request(carol, amount=60.0)
+        withdraw(carol, 60.0)
 
 
 def test_an_account_is_required(carol):
     with pytest.raises(withdrawals.MissingAccount):
-        request(carol, account_number="   ")
+        withdraw(carol, account_number="   ")
     assert nothing_changed(carol)
 
 
 def test_withdrawals_are_closed_without_an_active_plan(carol):
     CommissionPlan.objects.update(is_active=False)
     with pytest.raises(withdrawals.WithdrawalsClosed):
-        request(carol)
+        withdraw(carol)
     assert nothing_changed(carol)
 
 
@@ -154,7 +145,7 @@ def test_withdrawals_are_closed_without_an_active_plan(carol):
 
 @pytest.fixture
 def requested(carol):
-    return request(carol, "60.00")
+    return withdraw(carol, "60.00")
 
 
 def test_approving_pays_the_hold_and_records_the_reviewer(carol, requested, reviewer):
@@ -238,9 +229,9 @@ def test_the_summary_is_one_query(carol, requested, django_assert_num_queries):
 def test_every_balance_is_the_sum_of_the_entries(carol, requested, reviewer, earn):
     earn(carol, "30.00")
     withdrawals.approve_withdrawal(requested, reviewer=reviewer, payout_reference="ALI-1")
-    second = request(carol, "50.00")
+    second = withdraw(carol, "50.00")
     withdrawals.reject_withdrawal(second, reviewer=reviewer, reason="wrong account")
-    request(carol, "70.00")
+    withdraw(carol, "70.00")
 
     entries = LedgerEntry.objects.filter(distributor=carol)
     summary = earnings_summary(carol)
