@@ -1,16 +1,28 @@
+import csv
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
 
-from . import selectors, services
-from .models import Commission, CommissionOverride, CommissionPlan, GradeRate, LedgerEntry
+from . import selectors, services, withdrawals
+from .models import (
+    Commission,
+    CommissionOverride,
+    CommissionPlan,
+    GradeRate,
+    LedgerEntry,
+    Withdrawal,
+)
 
 
 class FrozenAwareInline(admin.TabularInline):
@@ -129,7 +141,7 @@ class PreviewForm(forms.Form):
 
 class LedgerEntryInline(ReadOnlyInline):
     model = LedgerEntry
-    fields = ("created_at", "kind", "pending", "available", "note")
+    fields = ("created_at", "kind", "pending", "available", "held", "note")
     readonly_fields = fields
 
 
@@ -153,7 +165,242 @@ class CommissionAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "distributor", "kind", "pending", "available", "note")
+    list_display = (
+        "created_at",
+        "distributor",
+        "kind",
+        "pending",
+        "available",
+        "held",
+        "commission",
+        "withdrawal",
+        "note",
+    )
     list_filter = ("kind",)
     search_fields = ("distributor__user__username", "note")
-    list_select_related = ("distributor__user",)
+    list_select_related = ("distributor__user", "commission__order", "withdrawal")
+
+
+class PayoutReferencesForm(forms.Form):
+    """One payout reference per withdrawal to be marked paid.
+
+    `rows` pairs each withdrawal with its field (the review page lists them).
+    """
+
+    def __init__(self, *args, withdrawals, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows = []
+        for withdrawal in withdrawals:
+            name = f"reference_{withdrawal.pk}"
+            label = _("Payout reference of #%(number)s") % {"number": withdrawal.pk}
+            self.fields[name] = forms.CharField(
+                label=label,
+                max_length=Withdrawal._meta.get_field("payout_reference").max_length,
+                widget=forms.TextInput(attrs={"aria-label": label}),
+            )
+            self.rows.append((withdrawal, self[name]))
+
+    def reference_of(self, withdrawal) -> str:
+        return self.cleaned_data[f"reference_{withdrawal.pk}"]
+
+
+class RejectForm(forms.Form):
+    """One reason for all the withdrawals rejected together."""
+
+    reason = forms.CharField(
+        label=gettext_lazy("Reason (the distributor sees it)"),
+        max_length=Withdrawal._meta.get_field("reject_reason").max_length,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+    def __init__(self, *args, withdrawals, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows = [(withdrawal, None) for withdrawal in withdrawals]
+
+
+def excel_safe(value) -> str:
+    """A cell Excel shows as the text it is.
+
+    Distributors type their account name and number: a leading = + - @ would
+    make Excel run it as a formula (CSV injection), so it gets a quote; a long
+    digit string (a bank card) would turn into 6.22E+18 and lose its last
+    digits, so it gets a leading tab, which Excel keeps as text.
+    """
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    if text.isdigit() and len(text) > 11:
+        return "\t" + text
+    return text
+
+
+@admin.register(Withdrawal)
+class WithdrawalAdmin(admin.ModelAdmin):
+    """Withdrawals are changed only by the actions, which call the services."""
+
+    list_display = (
+        "id",
+        "distributor",
+        "amount",
+        "fee",
+        "net_amount",
+        "method",
+        "account_name",
+        "account_number",
+        "status",
+        "created_at",
+        "reviewed_at",
+        "reviewer",
+    )
+    list_filter = ("status", "method", "created_at", "reviewed_at")
+    search_fields = (
+        "=id",
+        "distributor__user__username",
+        "distributor__invite_code",
+        "account_name",
+        "account_number",
+        "payout_reference",
+    )
+    list_select_related = ("distributor__user", "reviewer")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Withdrawal._meta.fields]
+    inlines = [LedgerEntryInline]
+    actions = ["approve", "reject", "export_csv"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _open_ones(self, request, queryset) -> list[Withdrawal]:
+        open_ones = list(
+            queryset.filter(status=Withdrawal.Status.REQUESTED)
+            .select_related("distributor__user")
+            .order_by("pk")
+        )
+        skipped = queryset.count() - len(open_ones)
+        if skipped:
+            self.message_user(
+                request,
+                _("%(count)d selected withdrawal(s) were reviewed before; left as they are.")
+                % {"count": skipped},
+                messages.WARNING,
+            )
+        return open_ones
+
+    def _review(self, request, queryset, *, action, form_class, review, title, done_message):
+        """Ask for the form on an intermediate page, then `review(form, withdrawal)` each.
+
+        The page posts the same action and selection back with `confirm`; a
+        withdrawal reviewed meanwhile is refused by the service, and said so.
+        """
+        open_ones = self._open_ones(request, queryset)
+        if not open_ones:
+            return None
+        data = request.POST if "confirm" in request.POST else None
+        form = form_class(data, withdrawals=open_ones)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "action": action,
+                "form": form,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/commissions/withdrawal/review.html", context)
+        done = 0
+        for withdrawal in open_ones:
+            try:
+                review(form, withdrawal)
+            except withdrawals.WithdrawalError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+        return None
+
+    @admin.action(
+        description=gettext_lazy("Approve selected withdrawals (mark paid)"),
+        permissions=["change"],
+    )
+    def approve(self, request, queryset):
+        return self._review(
+            request,
+            queryset,
+            action="approve",
+            form_class=PayoutReferencesForm,
+            review=lambda form, withdrawal: withdrawals.approve_withdrawal(
+                withdrawal, reviewer=request.user, payout_reference=form.reference_of(withdrawal)
+            ),
+            title=_("Mark withdrawals paid"),
+            done_message=_("%(count)d withdrawal(s) marked paid."),
+        )
+
+    @admin.action(description=gettext_lazy("Reject selected withdrawals"), permissions=["change"])
+    def reject(self, request, queryset):
+        return self._review(
+            request,
+            queryset,
+            action="reject",
+            form_class=RejectForm,
+            review=lambda form, withdrawal: withdrawals.reject_withdrawal(
+                withdrawal, reviewer=request.user, reason=form.cleaned_data["reason"]
+            ),
+            title=_("Reject withdrawals"),
+            done_message=_("%(count)d withdrawal(s) rejected; the amounts are available again."),
+        )
+
+    @admin.action(
+        description=gettext_lazy("Export selected paid withdrawals as CSV"), permissions=["view"]
+    )
+    def export_csv(self, request, queryset):
+        paid = (
+            queryset.filter(status=Withdrawal.Status.PAID)
+            .select_related("distributor__user", "reviewer")
+            .order_by("reviewed_at", "pk")
+        )
+        if not paid.exists():
+            self.message_user(
+                request, _("None of the selected withdrawals is paid."), messages.WARNING
+            )
+            return None
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="withdrawals-paid-{stamp}.csv"'
+        response.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8 (Chinese names)
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                _("ID"),
+                _("Distributor"),
+                _("Payout method"),
+                _("Account name"),
+                _("Account number"),
+                _("Amount"),
+                _("Fee"),
+                _("Net amount"),
+                _("Payout reference"),
+                _("Paid at"),
+                _("Reviewed by"),
+            ]
+        )
+        for w in paid:
+            writer.writerow(
+                [
+                    w.pk,
+                    excel_safe(w.distributor),
+                    w.get_method_display(),
+                    excel_safe(w.account_name),
+                    excel_safe(w.account_number),
+                    w.amount,
+                    w.fee,
+                    w.net_amount,
+                    excel_safe(w.payout_reference),
+                    timezone.localtime(w.reviewed_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    excel_safe(w.reviewer.get_username()),
+                ]
+            )
+        return response

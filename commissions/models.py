@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -319,18 +320,135 @@ class Commission(models.Model):
         return self.amount - self.reversed_amount
 
 
+class Withdrawal(models.Model):
+    """A withdrawal (提现): a distributor asks to be paid part of their available balance.
+
+    The amount is held (moved from available to held) when it is requested;
+    the merchant then pays it (the hold is spent) or rejects it (the hold
+    returns to available). `fee` is what the merchant keeps, `net_amount`
+    what reaches the account. Written by commissions.withdrawals only.
+    """
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        PAID = "paid", _("Paid")
+        REJECTED = "rejected", _("Rejected")
+
+    # The one place that decides what may follow what.
+    TRANSITIONS = {
+        Status.REQUESTED: {Status.PAID, Status.REJECTED},
+        Status.PAID: set(),
+        Status.REJECTED: set(),
+    }
+
+    distributor = models.ForeignKey(
+        "distributors.Distributor",
+        verbose_name=_("distributor"),
+        on_delete=models.PROTECT,
+        related_name="withdrawals",
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    fee = models.DecimalField(_("fee"), max_digits=12, decimal_places=2)
+    net_amount = models.DecimalField(_("net amount"), max_digits=12, decimal_places=2)
+    method = models.CharField(_("payout method"), max_length=16, choices=PayoutMethod.choices)
+    account_name = models.CharField(_("account name"), max_length=100)
+    account_number = models.CharField(_("account number"), max_length=64)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=Status.choices,
+        default=Status.REQUESTED,
+        db_index=True,
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    payout_reference = models.CharField(_("payout reference"), max_length=100, blank=True)
+    reject_reason = models.CharField(_("reason for rejection"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("withdrawal")
+        verbose_name_plural = _("withdrawals")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="withdrawal_amount_gt_0"),
+            models.CheckConstraint(condition=models.Q(fee__gte=0), name="withdrawal_fee_gte_0"),
+            # net = amount - fee is computed by the service; an equality check
+            # would compare floats on SQLite (see orders.Order's constraints).
+            models.CheckConstraint(
+                condition=models.Q(net_amount__gte=0, net_amount__lte=models.F("amount")),
+                name="withdrawal_net_within_amount",
+            ),
+            # A reviewed withdrawal says who reviewed it and when; an open one does not.
+            models.CheckConstraint(
+                condition=models.Q(
+                    status="requested", reviewer__isnull=True, reviewed_at__isnull=True
+                )
+                | models.Q(
+                    status__in=["paid", "rejected"],
+                    reviewer__isnull=False,
+                    reviewed_at__isnull=False,
+                ),
+                name="withdrawal_reviewed_iff_closed",
+            ),
+        ]
+        indexes = [models.Index(fields=["distributor", "-created_at"])]
+
+    def __str__(self):
+        return f"#{self.pk} {self.amount}"
+
+    def get_absolute_url(self):
+        return reverse("commissions:withdrawal_detail", args=[self.pk])
+
+    def can_become(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.Status(self.status)]
+
+    @property
+    def masked_account_number(self) -> str:
+        """The last four characters only, for pages others may glance at."""
+        return f"•••• {self.account_number[-4:]}" if len(self.account_number) > 4 else "••••"
+
+
+class LedgerIsAppendOnly(RuntimeError):
+    """Raised on any attempt to change or delete a ledger entry."""
+
+
+class LedgerEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise LedgerIsAppendOnly("ledger entries are never updated; add a correcting entry")
+
+    def delete(self):
+        raise LedgerIsAppendOnly("ledger entries are never deleted; add a correcting entry")
+
+
 class LedgerEntry(models.Model):
     """One movement of a distributor's money (账户流水). Append-only.
 
     A balance is the sum of its entries: `pending` counts money earned but not
-    yet withdrawable, `available` what may be withdrawn. Nothing is ever
-    updated or deleted; a mistake is corrected by a new entry.
+    yet withdrawable, `available` what may be withdrawn, `held` what is
+    requested for withdrawal and not yet paid or returned. Each entry belongs
+    to exactly one commission or one withdrawal. Nothing is ever updated or
+    deleted (the model and its queryset refuse); a mistake is corrected by a
+    new entry.
     """
 
     class Kind(models.TextChoices):
         ACCRUED = "accrued", _("Commission accrued (pending)")
         RELEASED = "released", _("Commission released (available)")
         REVERSED = "reversed", _("Commission reversed")
+        WITHDRAWAL_HELD = "withdrawal_held", _("Withdrawal requested (held)")
+        WITHDRAWAL_PAID = "withdrawal_paid", _("Withdrawal paid")
+        WITHDRAWAL_RETURNED = "withdrawal_returned", _("Withdrawal rejected (returned)")
+
+    COMMISSION_KINDS = (Kind.ACCRUED, Kind.RELEASED, Kind.REVERSED)
+    WITHDRAWAL_KINDS = (Kind.WITHDRAWAL_HELD, Kind.WITHDRAWAL_PAID, Kind.WITHDRAWAL_RETURNED)
 
     distributor = models.ForeignKey(
         "distributors.Distributor",
@@ -342,13 +460,28 @@ class LedgerEntry(models.Model):
         Commission,
         verbose_name=_("commission"),
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="entries",
     )
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    withdrawal = models.ForeignKey(
+        Withdrawal,
+        verbose_name=_("withdrawal"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
     pending = models.DecimalField(_("pending change"), max_digits=12, decimal_places=2)
     available = models.DecimalField(_("available change"), max_digits=12, decimal_places=2)
+    held = models.DecimalField(
+        _("held change"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
     note = models.CharField(_("note"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    objects = LedgerEntryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -362,8 +495,36 @@ class LedgerEntry(models.Model):
                 condition=~models.Q(kind="reversed"),
                 name="one_entry_per_kind",
             ),
+            # Each withdrawal is held, paid and returned at most once.
+            models.UniqueConstraint(
+                fields=["withdrawal", "kind"], name="one_withdrawal_entry_per_kind"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(commission__isnull=False, withdrawal__isnull=True)
+                | models.Q(commission__isnull=True, withdrawal__isnull=False),
+                name="ledger_entry_one_source",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(commission__isnull=True)
+                | models.Q(kind__in=["accrued", "released", "reversed"]),
+                name="ledger_entry_commission_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(withdrawal__isnull=True)
+                | models.Q(kind__in=["withdrawal_held", "withdrawal_paid", "withdrawal_returned"]),
+                name="ledger_entry_withdrawal_kind",
+            ),
         ]
         indexes = [models.Index(fields=["distributor", "-created_at"])]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.pending}/{self.available}"
+        return f"{self.get_kind_display()} {self.pending}/{self.available}/{self.held}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise LedgerIsAppendOnly("ledger entries are never updated; add a correcting entry")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerIsAppendOnly("ledger entries are never deleted; add a correcting entry")

@@ -10,14 +10,16 @@ from django.shortcuts import get_object_or_404
 from core.money import ZERO
 from distributors.models import Distributor
 
-from .models import Commission, LedgerEntry
+from .models import Commission, LedgerEntry, Withdrawal
 
 
 @dataclass(frozen=True)
 class EarningsSummary:
-    pending: Decimal
-    available: Decimal
-    total: Decimal  # earned and not reversed: pending + available + (later) withdrawn
+    pending: Decimal  # earned on orders not yet completed (or still frozen)
+    available: Decimal  # may be withdrawn
+    held: Decimal  # asked for in a withdrawal, not yet paid or returned
+    withdrawn: Decimal  # paid out, fees included
+    total: Decimal  # earned and not reversed: pending + available + held + withdrawn
 
 
 def earnings_summary(distributor: Distributor) -> EarningsSummary:
@@ -26,18 +28,24 @@ def earnings_summary(distributor: Distributor) -> EarningsSummary:
     sums = LedgerEntry.objects.filter(distributor=distributor).aggregate(
         pending_sum=Sum("pending"),
         available_sum=Sum("available"),
+        held_sum=Sum("held"),
+        paid_held=Sum("held", filter=Q(kind=LedgerEntry.Kind.WITHDRAWAL_PAID)),
         accrued_sum=Sum("pending", filter=Q(kind=LedgerEntry.Kind.ACCRUED)),
         reversed_pending=Sum("pending", filter=reversed_q),
         reversed_available=Sum("available", filter=reversed_q),
     )
-    pending = sums["pending_sum"] or ZERO
-    available = sums["available_sum"] or ZERO
     total = (
         (sums["accrued_sum"] or ZERO)
         + (sums["reversed_pending"] or ZERO)
         + (sums["reversed_available"] or ZERO)
     )
-    return EarningsSummary(pending=pending, available=available, total=total)
+    return EarningsSummary(
+        pending=sums["pending_sum"] or ZERO,
+        available=sums["available_sum"] or ZERO,
+        held=sums["held_sum"] or ZERO,
+        withdrawn=ZERO - (sums["paid_held"] or ZERO),
+        total=total,
+    )
 
 
 def commissions_of(distributor: Distributor) -> QuerySet[Commission]:
@@ -128,4 +136,15 @@ def preview_plan(draft, *, days: int = 30, now=None, top: int = 10) -> PlanPrevi
             for d in changed
             if per_distributor["active"][d] != per_distributor["draft"][d]
         ],
+    )
+
+
+def withdrawals_of(distributor: Distributor) -> QuerySet[Withdrawal]:
+    return Withdrawal.objects.filter(distributor=distributor)
+
+
+def withdrawal_of(distributor: Distributor, pk: int) -> Withdrawal:
+    """One withdrawal, only if it is this distributor's (404 otherwise)."""
+    return get_object_or_404(
+        Withdrawal.objects.prefetch_related("entries"), pk=pk, distributor=distributor
     )

@@ -1,10 +1,14 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from distributors.views import distributor_required
 
-from . import selectors
+from . import selectors, withdrawals
+from .forms import WithdrawalForm
+from .services import active_plan
 
 
 @login_required
@@ -28,3 +32,51 @@ def earnings(request):
 def commission_detail(request, pk):
     commission = selectors.commission_of(request.distributor, pk)
     return render(request, "commissions/commission_detail.html", {"commission": commission})
+
+
+@login_required
+@distributor_required
+def withdraw(request):
+    distributor = request.distributor
+    plan = active_plan()
+    form = WithdrawalForm(request.POST or None, methods=withdrawals.allowed_methods(plan))
+    if request.method == "POST" and form.is_valid():
+        try:
+            withdrawal = withdrawals.request_withdrawal(distributor, **form.cleaned_data)
+        except withdrawals.WithdrawalError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Your withdrawal request #%(number)s was received.") % {"number": withdrawal.pk},
+            )
+            return redirect(withdrawal)
+    return render(
+        request,
+        "commissions/withdraw.html",
+        {
+            "distributor": distributor,
+            "form": form,
+            "plan": plan,
+            "summary": selectors.earnings_summary(distributor),
+        },
+    )
+
+
+@login_required
+@distributor_required
+def withdrawal_list(request):
+    distributor = request.distributor
+    page = Paginator(selectors.withdrawals_of(distributor), 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "commissions/withdrawal_list.html",
+        {"page": page, "summary": selectors.earnings_summary(distributor)},
+    )
+
+
+@login_required
+@distributor_required
+def withdrawal_detail(request, pk):
+    withdrawal = selectors.withdrawal_of(request.distributor, pk)
+    return render(request, "commissions/withdrawal_detail.html", {"withdrawal": withdrawal})

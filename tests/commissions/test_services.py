@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from commissions import services
 from commissions.models import Commission, CommissionPlan, LedgerEntry
-from commissions.selectors import earnings_summary
+from commissions.selectors import EarningsSummary, earnings_summary
 from distributors.models import Distributor
 from orders import services as order_services
 from orders.models import Order
@@ -119,8 +119,12 @@ def test_refund_reverses_commissions_by_new_entries(paid_order, admin_user, chai
     payment_services.refund_order(paid_order, actor=admin_user, reason="broken bottle")
 
     carol = chain[2]
-    assert earnings_summary(carol) == earnings_summary(carol).__class__(
-        pending=Decimal("0.00"), available=Decimal("0.00"), total=Decimal("0.00")
+    assert earnings_summary(carol) == EarningsSummary(
+        pending=Decimal("0.00"),
+        available=Decimal("0.00"),
+        held=Decimal("0.00"),
+        withdrawn=Decimal("0.00"),
+        total=Decimal("0.00"),
     )
     # nothing deleted: accrual and reversal both stand in the ledger
     kinds = sorted(LedgerEntry.objects.filter(distributor=carol).values_list("kind", flat=True))

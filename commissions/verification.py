@@ -1,0 +1,306 @@
+"""Does the ledger agree with itself and with the records it mirrors? (manage.py verify_ledger)
+
+Reads only. Each distributor's balances are computed twice, independently:
+from the ledger entries, and from the source records (commissions by status,
+withdrawals by status); they must be equal and never negative. Each
+commission's and each withdrawal's own entries must be the ones its status
+implies; each order's commissions stay within the plan's cap; a refunded or
+cancelled order keeps no commission that is not reversed.
+
+The work is done in grouped queries over batches of distributors and
+streamed rows, so memory stays flat on a large ledger; `progress` is told how
+far each step got.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Count, F, Max, Min, Q, Sum
+
+from core.money import ZERO, to_cents
+from distributors.models import Distributor
+from orders.models import Order
+
+from .models import Commission, LedgerEntry, Withdrawal
+
+BATCH_SIZE = 1000
+
+Kind = LedgerEntry.Kind
+
+
+@dataclass(frozen=True)
+class Problem:
+    subject: str  # what disagrees: a distributor, a commission, a withdrawal, an order
+    check: str  # which balance or rule
+    found: str  # what the ledger (or the record) says
+    expected: str  # what it should say
+
+
+@dataclass
+class LedgerReport:
+    distributors: int = 0
+    entries: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def is_consistent(self) -> bool:
+        return not self.problems
+
+
+Progress = Callable[[str, int, int], None]  # (step, done, total)
+
+
+def verify_ledger(
+    *, batch_size: int = BATCH_SIZE, progress: Progress | None = None
+) -> LedgerReport:
+    """Run every check; the report lists what disagrees (nothing: consistent).
+
+    On PostgreSQL all the reads see one snapshot (a read-only REPEATABLE READ
+    transaction), so requests, payouts and refunds committed while it runs
+    cannot show up as differences between two of its queries.
+    """
+    progress = progress or (lambda step, done, total: None)
+    one_snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if one_snapshot:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        report = LedgerReport(entries=LedgerEntry.objects.count())
+        report.distributors = _check_balances(report.problems, batch_size, progress)
+        for label, model, kinds, shapes in SOURCES:
+            report.problems += _check_sources(label, model, kinds, shapes, batch_size, progress)
+        report.problems += _check_order_caps()
+        report.problems += _check_closed_orders()
+    return report
+
+
+# --- balances: from the entries, and again from the records -------------------------------
+
+
+def _check_balances(problems: list[Problem], batch_size: int, progress: Progress) -> int:
+    ids = list(Distributor.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        in_batch = {"distributor_id__gte": batch[0], "distributor_id__lte": batch[-1]}
+        from_ledger = _ledger_balances(in_batch)
+        from_records = _record_balances(in_batch)
+        bad: dict[int, list[tuple[str, Decimal, str]]] = defaultdict(list)
+        for pk in batch:
+            ledger = from_ledger.get(pk, {})
+            records = from_records.get(pk, {})
+            for name in ("pending", "available", "held", "withdrawn"):
+                found, expected = ledger.get(name, ZERO), records.get(name, ZERO)
+                if found != expected:
+                    bad[pk].append((name, found, _money(expected)))
+                elif found < ZERO:
+                    bad[pk].append((name, found, ">= 0.00"))
+        names = Distributor.objects.select_related("user").in_bulk(list(bad))
+        problems += [
+            Problem(f"distributor {names[pk]}", name, _money(found), expected)
+            for pk, rows in bad.items()
+            for name, found, expected in rows
+        ]
+        progress("distributors", start + len(batch), len(ids))
+    return len(ids)
+
+
+def _ledger_balances(in_batch: dict) -> dict[int, dict[str, Decimal]]:
+    rows = (
+        LedgerEntry.objects.filter(**in_batch)
+        .values("distributor_id")
+        .annotate(
+            pending_sum=Sum("pending"),
+            available_sum=Sum("available"),
+            held_sum=Sum("held"),
+            paid_sum=Sum("held", filter=Q(kind=Kind.WITHDRAWAL_PAID)),
+        )
+    )
+    return {
+        row["distributor_id"]: {
+            "pending": row["pending_sum"] or ZERO,
+            "available": row["available_sum"] or ZERO,
+            "held": row["held_sum"] or ZERO,
+            "withdrawn": ZERO - (row["paid_sum"] or ZERO),
+        }
+        for row in rows
+    }
+
+
+def _record_balances(in_batch: dict) -> dict[int, dict[str, Decimal]]:
+    """Balances as the commissions and withdrawals say they must be."""
+    earned: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    # A commission counts for what partial refunds left of it.
+    kept = {Commission: F("amount") - F("reversed_amount"), Withdrawal: F("amount")}
+    for model in (Commission, Withdrawal):
+        rows = model.objects.filter(**in_batch).values("distributor_id", "status")
+        for row in rows.annotate(total=Sum(kept[model])).order_by():
+            earned[row["distributor_id"]][f"{model.__name__}.{row['status']}"] = row["total"]
+    balances = {}
+    for pk, sums in earned.items():
+        requested = sums.get("Withdrawal.requested", ZERO)
+        paid = sums.get("Withdrawal.paid", ZERO)
+        balances[pk] = {
+            "pending": sums.get("Commission.pending", ZERO),
+            "available": sums.get("Commission.available", ZERO) - requested - paid,
+            "held": requested,
+            "withdrawn": paid,
+        }
+    return balances
+
+
+# --- each record's own entries -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The entries a record in one status must have: how many of each kind, and their sums."""
+
+    counts: Callable[[tuple[int, int, int]], bool]  # are these (first, second, third) counts ok?
+    expected: str  # the allowed counts, for the report
+    sums: Callable[[dict], tuple[Decimal, Decimal, Decimal]]  # row -> pending, available, held
+
+
+def _kept(row) -> Decimal:
+    """What is left of a commission after partial reversals."""
+    return row["amount"] - row["reversed_amount"]
+
+
+COMMISSION_SHAPES = {  # counts of (accrued, released, reversed); refunds reverse in steps
+    Commission.Status.PENDING: Shape(
+        lambda c: c[0] == 1 and c[1] == 0,
+        "accrued×1, reversed×any",
+        lambda r: (_kept(r), ZERO, ZERO),
+    ),
+    Commission.Status.AVAILABLE: Shape(
+        lambda c: c[0] == 1 and c[1] == 1,
+        "accrued×1, released×1, reversed×any",
+        lambda r: (ZERO, _kept(r), ZERO),
+    ),
+    Commission.Status.REVERSED: Shape(
+        lambda c: c[0] == 1 and c[1] <= 1 and c[2] >= 1,
+        "accrued×1, released×0-1, reversed×1+",
+        lambda r: (ZERO, ZERO, ZERO),
+    ),
+}
+WITHDRAWAL_SHAPES = {  # counts of (held, paid, returned)
+    Withdrawal.Status.REQUESTED: Shape(
+        lambda c: c == (1, 0, 0), "withdrawal_held×1", lambda r: (ZERO, -r["amount"], r["amount"])
+    ),
+    Withdrawal.Status.PAID: Shape(
+        lambda c: c == (1, 1, 0),
+        "withdrawal_held×1, withdrawal_paid×1",
+        lambda r: (ZERO, -r["amount"], ZERO),
+    ),
+    Withdrawal.Status.REJECTED: Shape(
+        lambda c: c == (1, 0, 1),
+        "withdrawal_held×1, withdrawal_returned×1",
+        lambda r: (ZERO, ZERO, ZERO),
+    ),
+}
+SOURCES = [
+    ("commission", Commission, (Kind.ACCRUED, Kind.RELEASED, Kind.REVERSED), COMMISSION_SHAPES),
+    (
+        "withdrawal",
+        Withdrawal,
+        (Kind.WITHDRAWAL_HELD, Kind.WITHDRAWAL_PAID, Kind.WITHDRAWAL_RETURNED),
+        WITHDRAWAL_SHAPES,
+    ),
+]
+
+
+def _check_sources(
+    label: str,
+    model: type[Commission | Withdrawal],
+    kinds: tuple[str, str, str],
+    shapes: dict[str, Shape],
+    batch_size: int,
+    progress: Progress,
+) -> list[Problem]:
+    """Every commission (or withdrawal) has exactly the entries its status implies."""
+    total = model.objects.count()
+    extra_fields = ["reversed_amount"] if model is Commission else []
+    rows = (
+        model.objects.order_by("pk")
+        .values("pk", "status", "amount", *extra_fields)
+        .annotate(
+            n0=Count("entries", filter=Q(entries__kind=kinds[0])),
+            n1=Count("entries", filter=Q(entries__kind=kinds[1])),
+            n2=Count("entries", filter=Q(entries__kind=kinds[2])),
+            foreign=Count("entries", filter=~Q(entries__distributor_id=F("distributor_id"))),
+            pending=Sum("entries__pending"),
+            available=Sum("entries__available"),
+            held=Sum("entries__held"),
+        )
+    )
+    problems = []
+    for done, row in enumerate(rows.iterator(chunk_size=batch_size), start=1):
+        subject = f"{label} #{row['pk']} ({row['status']})"
+        shape = shapes[row["status"]]
+        counts = (row["n0"], row["n1"], row["n2"])
+        if not shape.counts(counts):
+            problems.append(Problem(subject, "entries", _kinds_text(kinds, counts), shape.expected))
+        if row["foreign"]:
+            problems.append(
+                Problem(subject, "entries", f"{row['foreign']} of another distributor", "0")
+            )
+        sums = tuple(row[name] or ZERO for name in ("pending", "available", "held"))
+        expected_sums = shape.sums(row)
+        if sums != expected_sums:
+            problems.append(
+                Problem(subject, "entry sums", _sums_text(sums), _sums_text(expected_sums))
+            )
+        if done % batch_size == 0 or done == total:
+            progress(f"{label}s", done, total)
+    return problems
+
+
+def _kinds_text(kinds: Iterable[str], counts: Iterable[int]) -> str:
+    return ", ".join(f"{kind}×{n}" for kind, n in zip(kinds, counts, strict=True) if n) or "none"
+
+
+def _sums_text(sums: Iterable[Decimal]) -> str:
+    return "pending {} / available {} / held {}".format(*map(_money, sums))
+
+
+def _money(value: Decimal) -> str:
+    # SQLite hands sums back unquantized (150 for 150.00); show them as stored.
+    return str(to_cents(value))
+
+
+# --- orders ------------------------------------------------------------------------------
+
+
+def _check_order_caps() -> list[Problem]:
+    """Sum of an order's commissions <= the plan's cap × the commission base."""
+    rows = (
+        Commission.objects.values("order_id", "order__number")
+        .annotate(total=Sum("amount"), base=Max("base"), cap=Min("plan__payout_cap"))
+        .order_by("order_id")
+    )
+    return [
+        Problem(
+            f"order {row['order__number']}",
+            "commission cap",
+            _money(row["total"]),
+            f"<= {_money(row['base'])} × {row['cap']:.4f}",
+        )
+        for row in rows.iterator()
+        if row["total"] > row["base"] * row["cap"]
+    ]
+
+
+def _check_closed_orders() -> list[Problem]:
+    """A refunded or cancelled order keeps no commission that is not reversed."""
+    rows = (
+        Commission.objects.filter(order__status__in=[Order.Status.REFUNDED, Order.Status.CANCELLED])
+        .exclude(status=Commission.Status.REVERSED)
+        .values_list("pk", "order__number", "order__status", "status")
+        .order_by("pk")
+    )
+    return [
+        Problem(f"order {number} ({order_status})", f"commission #{pk}", status, "reversed")
+        for pk, number, order_status, status in rows.iterator()
+    ]

@@ -1,0 +1,263 @@
+"""Withdrawals (提现): requesting, paying and rejecting, and the ledger entries they write.
+
+The services of withdrawals, beside commissions.services (accrual, release,
+reversal); reads are in commissions.selectors.
+
+Invariants kept here: a request holds its amount at once (available -X,
+held +X) and is accepted only under the distributor's row lock, so concurrent
+requests of one distributor serialize and can never overdraw; a review claims
+the withdrawal with a conditional update on its status, so a withdrawal is
+paid or rejected once, whatever the number of clicks or reviewers.
+"""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.money import ZERO, format_cny, to_cents
+from distributors.models import Distributor
+
+from .models import LedgerEntry, PayoutMethod, Withdrawal
+from .selectors import earnings_summary
+from .services import active_plan
+
+
+class WithdrawalError(Exception):
+    """A withdrawal request or review refused; str() is a message for people.
+
+    `field` names the form field the message belongs to (None: the whole form).
+    """
+
+    field: str | None = None
+
+
+class WithdrawalsClosed(WithdrawalError):
+    def __init__(self):
+        super().__init__(_("Withdrawals are not open at the moment. Please try again later."))
+
+
+class DistributorInactive(WithdrawalError):
+    def __init__(self):
+        super().__init__(
+            _("Your distributor account is suspended, so you cannot withdraw at the moment.")
+        )
+
+
+class InvalidAmount(WithdrawalError):
+    field = "amount"
+
+    def __init__(self):
+        super().__init__(_("Enter an amount in yuan greater than zero, such as 100.00."))
+
+
+class BelowMinimum(WithdrawalError):
+    field = "amount"
+
+    def __init__(self, minimum: Decimal):
+        self.minimum = minimum
+        super().__init__(
+            _("The minimum withdrawal is %(minimum)s.") % {"minimum": format_cny(minimum)}
+        )
+
+
+class InsufficientBalance(WithdrawalError):
+    field = "amount"
+
+    def __init__(self, available: Decimal):
+        self.available = available
+        super().__init__(
+            _("You can withdraw at most %(available)s, your available balance.")
+            % {"available": format_cny(available)}
+        )
+
+
+class MethodNotAllowed(WithdrawalError):
+    field = "method"
+
+    def __init__(self, allowed: list[str]):
+        super().__init__(
+            _("Choose one of the payout methods offered: %(methods)s.")
+            % {"methods": ", ".join(str(PayoutMethod(m).label) for m in allowed)}
+        )
+
+
+class MissingAccount(WithdrawalError):
+    def __init__(self):
+        super().__init__(_("Enter the name and number of the account to pay to."))
+
+
+class MissingPayoutReference(WithdrawalError):
+    field = "payout_reference"
+
+    def __init__(self):
+        super().__init__(_("Enter the reference of the transfer that paid this withdrawal."))
+
+
+class MissingRejectReason(WithdrawalError):
+    field = "reason"
+
+    def __init__(self):
+        super().__init__(_("Enter the reason for the rejection; the distributor will see it."))
+
+
+class AlreadyReviewed(WithdrawalError):
+    def __init__(self, withdrawal: Withdrawal, to_status: str):
+        self.withdrawal = withdrawal
+        super().__init__(
+            _("Withdrawal #%(number)s is %(status)s and cannot become %(to)s.")
+            % {
+                "number": withdrawal.pk,
+                "status": withdrawal.get_status_display(),
+                "to": Withdrawal.Status(to_status).label,
+            }
+        )
+
+
+def allowed_methods(plan) -> list[str]:
+    """The payout methods of `plan`, in the order PayoutMethod lists them."""
+    offered = set(plan.payout_methods or []) if plan else set()
+    return [method for method in PayoutMethod.values if method in offered]
+
+
+def _valid_amount(amount) -> Decimal:
+    if isinstance(amount, float):
+        raise TypeError("money must not be a float; pass a Decimal or a string")
+    try:
+        amount = Decimal(amount)
+    except (TypeError, ArithmeticError, ValueError):
+        raise InvalidAmount() from None
+    if not amount.is_finite() or amount <= ZERO or to_cents(amount) != amount:
+        raise InvalidAmount()
+    return to_cents(amount)
+
+
+@transaction.atomic
+def request_withdrawal(
+    distributor: Distributor,
+    *,
+    amount: Decimal,
+    method: str,
+    account_name: str,
+    account_number: str,
+) -> Withdrawal:
+    """Ask to withdraw `amount` of the available balance; holds it at once.
+
+    Refuses (WithdrawalError, nothing written) an amount that is not a
+    positive number of fen, below the active plan's minimum or above the
+    available balance, a payout method the plan does not offer, a missing
+    account, and a distributor who is not active.
+
+    Locks the distributor's row (FOR NO KEY UPDATE: it still lets orders and
+    commissions that reference the distributor be inserted meanwhile) before
+    reading the balance, so concurrent requests of one distributor run one
+    after the other and each sees the holds of those before it.
+    """
+    amount = _valid_amount(amount)
+    account_name, account_number = account_name.strip(), account_number.strip()
+    if not account_name or not account_number:
+        raise MissingAccount()
+    plan = active_plan()
+    if plan is None:
+        raise WithdrawalsClosed()
+
+    distributor = Distributor.objects.select_for_update(no_key=True).get(pk=distributor.pk)
+    if not distributor.is_active:
+        raise DistributorInactive()
+    if method not in allowed_methods(plan):
+        raise MethodNotAllowed(allowed_methods(plan))
+    if amount < plan.min_withdrawal:
+        raise BelowMinimum(plan.min_withdrawal)
+    available = earnings_summary(distributor).available
+    if amount > available:
+        raise InsufficientBalance(max(available, ZERO))
+
+    fee = to_cents(amount * plan.withdrawal_fee_rate)
+    withdrawal = Withdrawal.objects.create(
+        distributor=distributor,
+        amount=amount,
+        fee=fee,
+        net_amount=amount - fee,
+        method=method,
+        account_name=account_name,
+        account_number=account_number,
+    )
+    LedgerEntry.objects.create(
+        distributor=distributor,
+        withdrawal=withdrawal,
+        kind=LedgerEntry.Kind.WITHDRAWAL_HELD,
+        pending=ZERO,
+        available=-amount,
+        held=amount,
+        note=f"#{withdrawal.pk}",
+    )
+    return withdrawal
+
+
+def _close(withdrawal: Withdrawal, to_status: str, *, reviewer, **fields) -> bool:
+    """Claim an open withdrawal for `to_status`; True if this call moved it.
+
+    False if it already had `to_status` (a repeated click, or a second
+    reviewer): the caller returns it unchanged. AlreadyReviewed if it was
+    closed the other way.
+    """
+    claimed = Withdrawal.objects.filter(
+        pk=withdrawal.pk, status=Withdrawal.Status.REQUESTED
+    ).update(status=to_status, reviewer=reviewer, reviewed_at=timezone.now(), **fields)
+    withdrawal.refresh_from_db()
+    if not claimed and withdrawal.status != to_status:
+        raise AlreadyReviewed(withdrawal, to_status)
+    return bool(claimed)
+
+
+@transaction.atomic
+def approve_withdrawal(withdrawal: Withdrawal, *, reviewer, payout_reference: str) -> Withdrawal:
+    """Record that the merchant paid `withdrawal` (transfer `payout_reference`).
+
+    The hold is spent (withdrawal_paid entry: held -amount). Idempotent:
+    approving a paid withdrawal again changes nothing; approving a rejected
+    one raises AlreadyReviewed.
+    """
+    payout_reference = payout_reference.strip()
+    if not payout_reference:
+        raise MissingPayoutReference()
+    if _close(
+        withdrawal, Withdrawal.Status.PAID, reviewer=reviewer, payout_reference=payout_reference
+    ):
+        LedgerEntry.objects.create(
+            distributor_id=withdrawal.distributor_id,
+            withdrawal=withdrawal,
+            kind=LedgerEntry.Kind.WITHDRAWAL_PAID,
+            pending=ZERO,
+            available=ZERO,
+            held=-withdrawal.amount,
+            note=f"#{withdrawal.pk} {payout_reference}"[:255],
+        )
+    return withdrawal
+
+
+@transaction.atomic
+def reject_withdrawal(withdrawal: Withdrawal, *, reviewer, reason: str) -> Withdrawal:
+    """Refuse `withdrawal`: its hold returns to the available balance.
+
+    Writes a withdrawal_returned entry (held -amount, available +amount).
+    Idempotent: rejecting a rejected withdrawal again changes nothing;
+    rejecting a paid one raises AlreadyReviewed.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise MissingRejectReason()
+    if _close(
+        withdrawal, Withdrawal.Status.REJECTED, reviewer=reviewer, reject_reason=reason[:255]
+    ):
+        LedgerEntry.objects.create(
+            distributor_id=withdrawal.distributor_id,
+            withdrawal=withdrawal,
+            kind=LedgerEntry.Kind.WITHDRAWAL_RETURNED,
+            pending=ZERO,
+            available=withdrawal.amount,
+            held=-withdrawal.amount,
+            note=f"#{withdrawal.pk} {reason}"[:255],
+        )
+    return withdrawal
