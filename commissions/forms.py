@@ -30,6 +30,7 @@ class WithdrawalForm(forms.Form):
         },
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
     )
+    request_token = forms.UUIDField(widget=forms.HiddenInput)
     method = forms.ChoiceField(
         label=_("Payout method"),
         error_messages={"invalid_choice": _("Choose one of the payout methods offered.")},

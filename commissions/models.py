@@ -371,6 +371,8 @@ class Withdrawal(models.Model):
     reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
     payout_reference = models.CharField(_("payout reference"), max_length=100, blank=True)
     reject_reason = models.CharField(_("reason for rejection"), max_length=255, blank=True)
+    # One per form shown: a double submit of the same form makes one withdrawal.
+    request_token = models.UUIDField(_("request token"), unique=True, null=True, editable=False)
     created_at = models.DateTimeField(_("requested"), auto_now_add=True, db_index=True)
 
     class Meta:

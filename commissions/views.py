@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -39,7 +41,11 @@ def commission_detail(request, pk):
 def withdraw(request):
     distributor = request.distributor
     plan = active_plan()
-    form = WithdrawalForm(request.POST or None, methods=withdrawals.allowed_methods(plan))
+    form = WithdrawalForm(
+        request.POST or None,
+        methods=withdrawals.allowed_methods(plan),
+        initial={"request_token": uuid.uuid4()},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             withdrawal = withdrawals.request_withdrawal(distributor, **form.cleaned_data)

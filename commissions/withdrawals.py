@@ -10,6 +10,7 @@ the withdrawal with a conditional update on its status, so a withdrawal is
 paid or rejected once, whatever the number of clicks or reviewers.
 """
 
+import uuid
 from decimal import Decimal
 
 from django.db import transaction
@@ -141,8 +142,12 @@ def request_withdrawal(
     method: str,
     account_name: str,
     account_number: str,
+    request_token: uuid.UUID | None = None,
 ) -> Withdrawal:
     """Ask to withdraw `amount` of the available balance; holds it at once.
+
+    A request repeated with the same `request_token` (a double submit) returns
+    the withdrawal the first one made instead of a second.
 
     Refuses (WithdrawalError, nothing written) an amount that is not a
     positive number of fen, below the active plan's minimum or above the
@@ -163,6 +168,12 @@ def request_withdrawal(
         raise WithdrawalsClosed()
 
     distributor = Distributor.objects.select_for_update(no_key=True).get(pk=distributor.pk)
+    if request_token is not None:
+        replayed = Withdrawal.objects.filter(
+            distributor=distributor, request_token=request_token
+        ).first()
+        if replayed is not None:
+            return replayed
     if not distributor.is_active:
         raise DistributorInactive()
     if method not in allowed_methods(plan):
@@ -175,6 +186,7 @@ def request_withdrawal(
 
     fee = to_cents(amount * plan.withdrawal_fee_rate)
     withdrawal = Withdrawal.objects.create(
+        request_token=request_token,
         distributor=distributor,
         amount=amount,
         fee=fee,

@@ -1,5 +1,7 @@
+
 """The earnings and withdrawal pages: wiring, bad input, and other people's withdrawals."""
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -21,8 +23,9 @@ def as_carol(client, carol):
     return client
 
 
-def form(amount="60.00", method="alipay"):
+def form(amount="60.00", method="alipay", token=None):
     return {
+        "request_token": token or str(uuid.uuid4()),
         "amount": amount,
         "method": method,
         "account_name": "张三",
@@ -117,3 +120,12 @@ def test_withdrawal_pages_are_for_distributors_only(client, shopper):
     assert client.get(WITHDRAW).url == reverse("distributors:join")
     assert client.post(WITHDRAW, form()).url == reverse("distributors:join")
     assert not Withdrawal.objects.exists()
+
+
+def test_a_double_submitted_form_makes_one_withdrawal(as_carol, carol):
+    same = form(token=str(uuid.uuid4()))
+    first = as_carol.post(WITHDRAW, same)
+    second = as_carol.post(WITHDRAW, same)
+
+    assert first.url == second.url
+    assert Withdrawal.objects.filter(distributor=carol).count() == 1
