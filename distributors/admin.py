@@ -1,29 +1,184 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy, ngettext_lazy
 from mptt.admin import MPTTModelAdmin
 
-from .models import Distributor
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
+
+from . import services
+from .models import (
+    Distributor,
+    DistributorApplication,
+    DistributorStatusChange,
+    NetworkSettings,
+)
+
+
+def _run_for_each(modeladmin, request, queryset, service, done_message) -> None:
+    """Call `service(obj, user)` on each selected object; report what worked and why not.
+
+    `done_message` is an ngettext_lazy(..., "count") message.
+    """
+    done = 0
+    for obj in queryset.order_by("pk"):
+        try:
+            service(obj, request.user)
+        except services.DistributorError as exc:
+            modeladmin.message_user(request, str(exc), messages.WARNING)
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+
+class StatusChangeInline(ReadOnlyInline):
+    model = DistributorStatusChange
+    fk_name = "distributor"
+    fields = ("created_at", "from_status", "to_status", "actor", "reason")
+    readonly_fields = fields
 
 
 @admin.register(Distributor)
 class DistributorAdmin(MPTTModelAdmin):
-    """The network as an indented tree (no drag and drop: it does not scale)."""
+    """The network as an indented tree (no drag and drop: it does not scale).
 
-    list_display = ("user", "invite_code", "status", "parent", "joined_at")
-    list_filter = ("status",)
-    search_fields = ("user__username", "user__phone", "invite_code")
-    list_select_related = ("user", "parent__user")
-    raw_id_fields = ("user", "parent")
-    readonly_fields = ("invite_code", "joined_at")
+    Nothing is edited here: status changes go through the actions (recorded
+    with the staff member), the parent through the locked tree services.
+    """
+
+    list_display = ("user", "invite_code", "status", "grade", "parent", "joined_at")
+    list_filter = ("status", "grade")
+    search_fields = ("user__username", "user__phone", "application__phone", "invite_code")
+    list_select_related = ("user", "parent__user", "grade")
+    fields = ("user", "parent", "invite_code", "status", "grade", "joined_at")
+    readonly_fields = fields
+    inlines = [StatusChangeInline]
+    actions = ["suspend", "reactivate"]
     mptt_level_indent = 20
-
-    def get_readonly_fields(self, request, obj=None):
-        # Structural changes (parent) go through the locked services, not a form.
-        if obj is not None:
-            return (*self.readonly_fields, "user", "parent")
-        return self.readonly_fields
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.action(description=gettext_lazy("Suspend the selected distributors"))
+    def suspend(self, request, queryset):
+        _run_for_each(
+            self,
+            request,
+            queryset,
+            lambda obj, user: services.suspend_distributor(obj, actor=user),
+            ngettext_lazy(
+                "%(count)d distributor suspended.", "%(count)d distributors suspended.", "count"
+            ),
+        )
+
+    @admin.action(description=gettext_lazy("Reactivate the selected distributors"))
+    def reactivate(self, request, queryset):
+        _run_for_each(
+            self,
+            request,
+            queryset,
+            lambda obj, user: services.reactivate_distributor(obj, actor=user),
+            ngettext_lazy(
+                "%(count)d distributor reactivated.", "%(count)d distributors reactivated.", "count"
+            ),
+        )
+
+
+@admin.register(DistributorApplication)
+class DistributorApplicationAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "user",
+        "phone",
+        "referrer",
+        "status",
+        "created_at",
+        "reviewed_by",
+        "reviewed_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("name", "phone", "user__username", "invite_code")
+    list_select_related = ("user", "referrer__user", "reviewed_by")
+    readonly_fields = (
+        "user",
+        "name",
+        "phone",
+        "reason",
+        "invite_code",
+        "referrer",
+        "status",
+        "created_at",
+        "reviewed_by",
+        "reviewed_at",
+        "distributor",
+    )
+    fields = (*readonly_fields, "review_note")
+    actions = ["approve", "reject"]
+
+    def save_model(self, request, obj, form, change):
+        # Only the note: a whole-row save could put back a status a concurrent
+        # review just changed.
+        obj.save(update_fields=["review_note"])
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=gettext_lazy("Approve the selected applications"))
+    def approve(self, request, queryset):
+        _run_for_each(
+            self,
+            request,
+            queryset,
+            lambda obj, user: services.approve_application(
+                obj, reviewer=user, note=obj.review_note
+            ),
+            ngettext_lazy(
+                "%(count)d application approved.", "%(count)d applications approved.", "count"
+            ),
+        )
+
+    @admin.action(description=gettext_lazy("Reject the selected applications"))
+    def reject(self, request, queryset):
+        _run_for_each(
+            self,
+            request,
+            queryset,
+            lambda obj, user: services.reject_application(obj, reviewer=user, note=obj.review_note),
+            ngettext_lazy(
+                "%(count)d application rejected.", "%(count)d applications rejected.", "count"
+            ),
+        )
+
+
+@admin.register(NetworkSettings)
+class NetworkSettingsAdmin(admin.ModelAdmin):
+    """One row: the list goes straight to it."""
+
+    fields = ("auto_approve", "binding_rule", "binding_days")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        obj = NetworkSettings.get_solo()
+        return HttpResponseRedirect(
+            reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+        )
+
+
+@admin.register(DistributorStatusChange)
+class DistributorStatusChangeAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "distributor", "from_status", "to_status", "actor", "reason")
+    list_filter = ("to_status",)
+    search_fields = ("distributor__user__username", "distributor__invite_code")
+    list_select_related = ("distributor__user", "actor")

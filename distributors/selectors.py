@@ -2,7 +2,7 @@
 
 from django.db import connection
 
-from .models import Distributor
+from .models import Distributor, DistributorApplication
 
 MAX_CHAIN_DEPTH = 3  # the law's ceiling (禁止传销条例): never more than three tiers
 
@@ -36,3 +36,10 @@ def referral_chain_ids(distributor_id: int, depth: int = MAX_CHAIN_DEPTH) -> lis
     with connection.cursor() as cursor:
         cursor.execute(sql, [distributor_id, depth])
         return [row[0] for row in cursor.fetchall()]
+
+
+# --- Applications -------------------------------------------------------
+
+
+def latest_application_of(user) -> DistributorApplication | None:
+    return DistributorApplication.objects.filter(user=user).order_by("-created_at", "-pk").first()

@@ -6,10 +6,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from . import services
-from .forms import JoinForm
+from . import selectors, services
+from .forms import ApplicationForm
 from .middleware import referral_code, remember_referral
-from .models import Distributor
+from .models import Distributor, DistributorApplication
 from .selectors import distributor_by_code
 
 
@@ -18,7 +18,9 @@ def distributor_required(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        distributor = Distributor.objects.select_related("user").filter(user=request.user).first()
+        distributor = (
+            Distributor.objects.select_related("user", "grade").filter(user=request.user).first()
+        )
         if distributor is None:
             messages.info(request, _("Join as a distributor to see this page."))
             return redirect("distributors:join")
@@ -40,23 +42,39 @@ def referral(request, code):
 
 @login_required
 def join(request):
+    """Apply to become a distributor; shows the application's state once sent."""
     if Distributor.objects.filter(user=request.user).exists():
         return redirect("distributors:dashboard")
+    application = selectors.latest_application_of(request.user)
+    if application is not None and application.is_pending:
+        return render(request, "distributors/join.html", {"application": application})
     referrer = distributor_by_code(referral_code(request))
-    form = JoinForm(
-        request.POST or None, initial={"invite_code": referrer.invite_code if referrer else ""}
+    form = ApplicationForm(
+        request.POST or None,
+        initial={
+            "invite_code": referrer.invite_code if referrer else "",
+            "name": request.user.get_full_name(),
+            "phone": request.user.phone,
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.join_network(request.user, invite_code=form.cleaned_data["invite_code"])
+            application = services.apply_to_join(request.user, **form.cleaned_data)
         except services.DistributorError as exc:
             form.add_error(
                 "invite_code" if isinstance(exc, services.UnknownInviteCode) else None, str(exc)
             )
         else:
-            messages.success(request, _("You are now a distributor. Share your link to earn."))
-            return redirect("distributors:dashboard")
-    return render(request, "distributors/join.html", {"form": form, "referrer": referrer})
+            if application.status == DistributorApplication.Status.APPROVED:
+                messages.success(request, _("You are now a distributor. Share your link to earn."))
+                return redirect("distributors:dashboard")
+            messages.success(request, _("Thank you. We will review your application soon."))
+            return redirect("distributors:join")
+    return render(
+        request,
+        "distributors/join.html",
+        {"form": form, "referrer": referrer, "last_application": application},
+    )
 
 
 @login_required
