@@ -8,6 +8,7 @@ from core.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from . import services
 from .models import (
+    CustomerBinding,
     Distributor,
     DistributorApplication,
     DistributorStatusChange,
@@ -182,3 +183,15 @@ class DistributorStatusChangeAdmin(ReadOnlyAdmin):
     list_filter = ("to_status",)
     search_fields = ("distributor__user__username", "distributor__invite_code")
     list_select_related = ("distributor__user", "actor")
+
+
+@admin.register(CustomerBinding)
+class CustomerBindingAdmin(ReadOnlyAdmin):
+    list_display = ("customer", "distributor", "rule", "bound_at", "expires_at", "ended_at")
+    list_filter = ("rule",)
+    search_fields = (
+        "customer__username",
+        "distributor__user__username",
+        "distributor__invite_code",
+    )
+    list_select_related = ("customer", "distributor__user")

@@ -5,7 +5,7 @@ Distributor (whose save() is django-mptt's tree machinery), and each change
 leaves a record of who made it and when.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -15,6 +15,7 @@ from core.locks import lock_tree
 
 from . import selectors
 from .models import (
+    CustomerBinding,
     Distributor,
     DistributorApplication,
     DistributorStatusChange,
@@ -249,3 +250,96 @@ def _change_status(distributor, to_status, actor, reason, now) -> DistributorSta
         reason=reason[:255],
         created_at=now or timezone.now(),
     )
+
+
+# --- Customer binding (推广关系) ----------------------------------------------------
+
+
+@transaction.atomic
+def resolve_attribution(
+    user, referral_code: str, *, allow_self_purchase: bool, now: datetime | None = None
+) -> Distributor | None:
+    """The distributor an order of `user` is credited to, binding the customer
+    by the merchant's rule on the way.
+
+    - A buyer who is an active distributor is credited to themselves when
+      `allow_self_purchase` (自购返佣), otherwise to nobody; no binding is made.
+    - Any other buyer is a customer. `referral_code` (the link they came by, if
+      any) binds them as NetworkSettings.binding_rule says:
+      first referrer: the first binding holds for good;
+      last referrer: a referral by someone else ends the binding and binds anew;
+      expiring: a binding holds N days; a referral by the same distributor
+      renews it, and once it lapsed the next referral binds anew.
+      Bindings keep the terms they were made with when the rule changes.
+    - A binding to a suspended distributor stays, but credits nobody while
+      they are suspended (as their link does).
+
+    A rebind ends the old CustomerBinding and creates a new one (history kept).
+    Concurrent orders of one customer bind once: the open binding is locked,
+    and a partial unique constraint decides between two first bindings.
+    """
+    now = now or timezone.now()
+    own = Distributor.objects.filter(user=user).first()
+    if own is not None and own.is_active:
+        return own if allow_self_purchase else None
+    referrer = selectors.distributor_by_code(referral_code)
+    if referrer is not None and referrer.user_id == user.pk:
+        referrer = None  # a suspended distributor's own code never resolves; belt and braces
+    network = NetworkSettings.get_solo()
+    for _attempt in range(3):
+        binding = (
+            CustomerBinding.objects.select_for_update(of=("self",))
+            .select_related("distributor")
+            .filter(customer=user, ended_at__isnull=True)
+            .first()
+        )
+        try:
+            with transaction.atomic():
+                binding = _apply_binding_rule(network, user, binding, referrer, now)
+        except _BindingRaced:
+            continue
+        if binding is None or not binding.distributor.is_active:
+            return None
+        return binding.distributor
+    raise DistributorError(_("Could not record who referred you; please try again."))
+
+
+class _BindingRaced(Exception):
+    """A concurrent order of the same customer changed the binding first."""
+
+
+def _apply_binding_rule(network, user, binding, referrer, now) -> CustomerBinding | None:
+    """The binding in force after this referral (None: none), written as needed."""
+    Rule = NetworkSettings.BindingRule
+    in_force = binding is not None and binding.is_in_force(now)
+    if referrer is None:
+        return binding if in_force else None
+    if in_force and binding.distributor_id == referrer.pk:
+        if network.binding_rule == Rule.EXPIRING and binding.expires_at is not None:
+            binding.expires_at = now + timedelta(days=network.binding_days)
+            binding.save(update_fields=["expires_at"])
+        return binding
+    if in_force and network.binding_rule != Rule.LAST_REFERRER:
+        return binding  # first referrer / unexpired binding: the newcomer does not take over
+    if binding is not None:
+        ended = CustomerBinding.objects.filter(pk=binding.pk, ended_at__isnull=True).update(
+            ended_at=now
+        )
+        if not ended:
+            raise _BindingRaced
+    expires_at = (
+        now + timedelta(days=network.binding_days)
+        if network.binding_rule == Rule.EXPIRING
+        else None
+    )
+    try:
+        with transaction.atomic():
+            return CustomerBinding.objects.create(
+                customer=user,
+                distributor=referrer,
+                rule=network.binding_rule,
+                bound_at=now,
+                expires_at=expires_at,
+            )
+    except IntegrityError:
+        raise _BindingRaced from None

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from catalog.models import Variant
 from commissions import services as commission_services
 from core.money import ZERO, to_cents
-from distributors.selectors import distributor_by_code, referral_chain_ids
+from distributors import services as distributor_services
+from distributors.selectors import referral_chain_ids
 
 from .models import Order, OrderEvent, OrderLine
 
@@ -120,9 +121,10 @@ def place_order(
 
     subtotal = to_cents(sum(variants[pk].price * qty for pk, qty in quantities.items()))
     shipping = shipping_fee_for(subtotal)
-    distributor = distributor_by_code(referral_code)
-    if distributor is not None and distributor.user_id == user.pk:
-        distributor = None  # no self-purchase commission (自购返佣) in the default plan
+    # The customer binding (推广关系) decides; self-purchase (自购返佣) is off for now.
+    distributor = distributor_services.resolve_attribution(
+        user, referral_code, allow_self_purchase=False
+    )
     order = Order(
         user=user,
         subtotal=subtotal,

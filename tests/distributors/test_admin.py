@@ -120,13 +120,14 @@ def test_the_network_settings_are_edited_in_the_admin(admin_client):
         "distributor",
         "distributorapplication",
         "distributorstatuschange",
+        "customerbinding",
     ],
 )
 def test_every_network_admin_page_opens(admin_client, chain, model):
     assert admin_client.get(changelist(model)).status_code == 200
 
 
-@pytest.mark.parametrize("model", ["distributorstatuschange"])
+@pytest.mark.parametrize("model", ["distributorstatuschange", "customerbinding"])
 def test_history_cannot_be_added_in_the_admin(admin_client, model):
     assert admin_client.get(reverse(f"admin:distributors_{model}_add")).status_code == 403
 
