@@ -12,6 +12,8 @@ from .models import (
     Distributor,
     DistributorApplication,
     DistributorStatusChange,
+    Grade,
+    GradeChange,
     NetworkSettings,
 )
 
@@ -40,12 +42,20 @@ class StatusChangeInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class GradeChangeInline(ReadOnlyInline):
+    model = GradeChange
+    fk_name = "distributor"
+    fields = ("created_at", "from_grade", "to_grade", "reason", "note", "actor")
+    readonly_fields = fields
+
+
 @admin.register(Distributor)
 class DistributorAdmin(MPTTModelAdmin):
     """The network as an indented tree (no drag and drop: it does not scale).
 
-    Nothing is edited here: status changes go through the actions (recorded
-    with the staff member), the parent through the locked tree services.
+    Only the grade is edited here, through services.set_grade (recorded as a
+    GradeChange); status changes go through the actions, and the parent
+    through the locked tree services.
     """
 
     list_display = ("user", "invite_code", "status", "grade", "parent", "joined_at")
@@ -53,8 +63,9 @@ class DistributorAdmin(MPTTModelAdmin):
     search_fields = ("user__username", "user__phone", "application__phone", "invite_code")
     list_select_related = ("user", "parent__user", "grade")
     fields = ("user", "parent", "invite_code", "status", "grade", "joined_at")
-    readonly_fields = fields
-    inlines = [StatusChangeInline]
+    readonly_fields = ("user", "parent", "invite_code", "status", "joined_at")
+    autocomplete_fields = ("grade",)
+    inlines = [StatusChangeInline, GradeChangeInline]
     actions = ["suspend", "reactivate"]
     mptt_level_indent = 20
 
@@ -63,6 +74,17 @@ class DistributorAdmin(MPTTModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.base_fields["grade"].required = True  # a grade can be changed, not removed
+        return form
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, so the change is recorded with the staff member
+        # (status moves only by the actions, the parent only by tree services).
+        if "grade" in form.changed_data:
+            services.set_grade(obj, form.cleaned_data["grade"], actor=request.user)
 
     @admin.action(description=gettext_lazy("Suspend the selected distributors"))
     def suspend(self, request, queryset):
@@ -175,6 +197,28 @@ class NetworkSettingsAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(
             reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
         )
+
+
+@admin.register(Grade)
+class GradeAdmin(admin.ModelAdmin):
+    list_display = (
+        "rank",
+        "name",
+        "name_en",
+        "min_personal_sales",
+        "min_team_sales",
+        "min_direct_recruits",
+    )
+    list_display_links = ("rank", "name")
+    search_fields = ("name", "name_en")
+
+
+@admin.register(GradeChange)
+class GradeChangeAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "distributor", "from_grade", "to_grade", "reason", "actor")
+    list_filter = ("reason", "to_grade")
+    search_fields = ("distributor__user__username", "distributor__invite_code")
+    list_select_related = ("distributor__user", "from_grade", "to_grade", "actor")
 
 
 @admin.register(DistributorStatusChange)

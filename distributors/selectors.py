@@ -1,8 +1,15 @@
 """Reads of the distributor network."""
 
-from django.db import connection
+from dataclasses import dataclass
+from decimal import Decimal
 
-from .models import Distributor, DistributorApplication
+from django.db import connection
+from django.db.models import Q, QuerySet, Sum
+
+from core.money import ZERO
+from orders.models import Order
+
+from .models import Distributor, DistributorApplication, Grade
 
 MAX_CHAIN_DEPTH = 3  # the law's ceiling (禁止传销条例): never more than three tiers
 
@@ -36,6 +43,85 @@ def referral_chain_ids(distributor_id: int, depth: int = MAX_CHAIN_DEPTH) -> lis
     with connection.cursor() as cursor:
         cursor.execute(sql, [distributor_id, depth])
         return [row[0] for row in cursor.fetchall()]
+
+
+# --- Sales and grades ------------------------------------------------------------
+
+
+def _paid_orders() -> QuerySet[Order]:
+    """Orders whose money was received and kept: paid, shipped or completed."""
+    return Order.objects.filter(status__in=Order.PAID_STATUSES)
+
+
+@dataclass(frozen=True)
+class GradeFigures:
+    """What a grade's rules look at, for one distributor."""
+
+    personal_sales: Decimal
+    team_sales: Decimal
+    direct_recruits: int
+
+    def meet(self, grade: Grade) -> bool:
+        return (
+            self.personal_sales >= grade.min_personal_sales
+            and self.team_sales >= grade.min_team_sales
+            and self.direct_recruits >= grade.min_direct_recruits
+        )
+
+
+def grade_figures(distributor: Distributor) -> GradeFigures:
+    """Personal sales (goods of their own attributed orders), team sales (the same
+    over every descendant, by the nested-set range) and direct recruits: two queries.
+
+    `distributor` must carry fresh lft/rght (read it in this transaction).
+    """
+    own = Q(distributor_id=distributor.pk)
+    sums = (
+        _paid_orders()
+        .filter(
+            distributor__tree_id=distributor.tree_id,
+            distributor__lft__gte=distributor.lft,
+            distributor__rght__lte=distributor.rght,
+        )
+        .aggregate(personal=Sum("subtotal", filter=own), team=Sum("subtotal", filter=~own))
+    )
+    recruits = Distributor.objects.filter(parent_id=distributor.pk).count()
+    return GradeFigures(
+        personal_sales=sums["personal"] or ZERO,
+        team_sales=sums["team"] or ZERO,
+        direct_recruits=recruits,
+    )
+
+
+def next_grade(distributor: Distributor) -> Grade | None:
+    """The grade just above the distributor's, if any (for showing progress)."""
+    rank = distributor.grade.rank if distributor.grade else -1
+    return Grade.objects.filter(rank__gt=rank).order_by("rank").first()
+
+
+def upline_ids(distributor_id: int) -> list[int]:
+    """The distributor and all their ancestors, nearest first (every one whose
+    team sales include the distributor's)."""
+    distributor = Distributor.objects.filter(pk=distributor_id).first()
+    if distributor is None:
+        return []
+    ancestors = Distributor.objects.filter(
+        tree_id=distributor.tree_id, lft__lt=distributor.lft, rght__gt=distributor.rght
+    ).order_by("-level")
+    return [distributor.pk, *ancestors.values_list("pk", flat=True)]
+
+
+def ids_below_top_grade() -> list[int]:
+    """Active distributors who could still be promoted, in primary-key order."""
+    top = Grade.objects.order_by("-rank").values_list("rank", flat=True).first()
+    if top is None:
+        return []
+    return list(
+        Distributor.objects.filter(status=Distributor.Status.ACTIVE)
+        .filter(Q(grade__isnull=True) | Q(grade__rank__lt=top))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 # --- Applications -------------------------------------------------------

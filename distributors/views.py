@@ -89,5 +89,7 @@ def dashboard(request):
             "distributor": distributor,
             "invite_url": invite_url,
             "recruits": distributor.get_children().select_related("user"),
+            "figures": selectors.grade_figures(distributor),
+            "next_grade": selectors.next_grade(distributor),
         },
     )

@@ -219,6 +219,7 @@ def complete_order(order: Order, *, actor=None) -> Order:
     order = _locked(order)
     _transition(order, Order.Status.COMPLETED, actor=actor)
     commission_services.schedule_release(order)
+    distributor_services.schedule_grade_evaluation(order)
     return order
 
 

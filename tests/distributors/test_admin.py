@@ -9,6 +9,7 @@ from distributors.models import (
     Distributor,
     DistributorApplication,
     DistributorStatusChange,
+    GradeChange,
     NetworkSettings,
 )
 
@@ -73,6 +74,48 @@ def test_suspending_an_already_suspended_distributor_warns(admin_client_en, chai
     assert DistributorStatusChange.objects.count() == 1
 
 
+def test_changing_a_grade_in_the_admin_is_recorded_and_keeps_a_join_made_meanwhile(
+    admin_client, chain, grades, admin_user, make_distributor, monkeypatch
+):
+    from distributors.admin import DistributorAdmin
+
+    bob = chain[1]
+    save_form = DistributorAdmin.save_form
+
+    def someone_joins_under_bob_meanwhile(self, request, form, change):
+        # The admin loaded bob's row; a join renumbers his nested set now.
+        make_distributor("dan", parent=bob)
+        return save_form(self, request, form, change)
+
+    monkeypatch.setattr(DistributorAdmin, "save_form", someone_joins_under_bob_meanwhile)
+    data = {"grade": grades[2].pk}
+    for inline in ("status_changes", "grade_changes"):
+        data |= {f"{inline}-TOTAL_FORMS": 0, f"{inline}-INITIAL_FORMS": 0}
+
+    response = admin_client.post(
+        reverse("admin:distributors_distributor_change", args=[bob.pk]), data
+    )
+
+    assert response.status_code == 302
+    change = GradeChange.objects.get(distributor=bob)
+    assert (change.to_grade, change.actor, change.reason) == (grades[2], admin_user, "staff")
+    bob.refresh_from_db()
+    assert [d.user.username for d in bob.get_descendants()] == ["carol", "dan"]
+
+
+def test_the_grade_is_chosen_by_autocomplete(admin_client, grades):
+    response = admin_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "distributors",
+            "model_name": "distributor",
+            "field_name": "grade",
+            "term": "银",
+        },
+    )
+    assert [row["text"] for row in response.json()["results"]] == ["银牌"]
+
+
 @pytest.mark.parametrize(
     ("action", "status", "distributors"), [("approve", "approved", 1), ("reject", "rejected", 0)]
 )
@@ -119,6 +162,8 @@ def test_the_network_settings_are_edited_in_the_admin(admin_client):
     [
         "distributor",
         "distributorapplication",
+        "grade",
+        "gradechange",
         "distributorstatuschange",
         "customerbinding",
     ],
@@ -127,7 +172,7 @@ def test_every_network_admin_page_opens(admin_client, chain, model):
     assert admin_client.get(changelist(model)).status_code == 200
 
 
-@pytest.mark.parametrize("model", ["distributorstatuschange", "customerbinding"])
+@pytest.mark.parametrize("model", ["gradechange", "distributorstatuschange", "customerbinding"])
 def test_history_cannot_be_added_in_the_admin(admin_client, model):
     assert admin_client.get(reverse(f"admin:distributors_{model}_add")).status_code == 403
 
