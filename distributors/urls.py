@@ -6,4 +6,5 @@ app_name = "distributors"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("join/", views.join, name="join"),
+    path("invite-qr/<slug:code>.<slug:fmt>", views.invite_qr, name="invite_qr"),
 ]

@@ -1,16 +1,22 @@
+import hashlib
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import etag, require_GET
 
-from . import selectors, services
+from . import qr, selectors, services
 from .forms import ApplicationForm
 from .middleware import referral_code, remember_referral
 from .models import Distributor, DistributorApplication
 from .selectors import distributor_by_code
+
+QR_MAX_AGE = 24 * 60 * 60  # an invite code never changes
 
 
 def distributor_required(view):
@@ -77,19 +83,50 @@ def join(request):
     )
 
 
+def _invite_url(request, distributor: Distributor) -> str:
+    return request.build_absolute_uri(distributor.get_invite_path())
+
+
 @login_required
 @distributor_required
 def dashboard(request):
     distributor = request.distributor
-    invite_url = request.build_absolute_uri(distributor.get_invite_path())
     return render(
         request,
         "distributors/dashboard.html",
         {
             "distributor": distributor,
-            "invite_url": invite_url,
+            "invite_url": _invite_url(request, distributor),
             "recruits": distributor.get_children().select_related("user"),
             "figures": selectors.grade_figures(distributor),
             "next_grade": selectors.next_grade(distributor),
         },
     )
+
+
+def _qr_etag(request, code, fmt):
+    # None (no conditional answer) for anything the view will refuse.
+    if code != request.distributor.invite_code or fmt not in qr.FORMATS:
+        return None
+    seed = f"{_invite_url(request, request.distributor)}|{fmt}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+@login_required
+@distributor_required
+@require_GET
+@cache_control(private=True, max_age=QR_MAX_AGE)
+@etag(_qr_etag)
+def invite_qr(request, code, fmt):
+    """The caller's own invite QR code as PNG or SVG; 404 for anyone else's code."""
+    distributor = request.distributor
+    if code != distributor.invite_code or fmt not in qr.FORMATS:
+        raise Http404
+    response = HttpResponse(
+        qr.invite_qr(_invite_url(request, distributor), fmt), content_type=qr.FORMATS[fmt]
+    )
+    if request.GET.get("download"):
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=f"invite-{distributor.invite_code}.{fmt}"
+        )
+    return response
