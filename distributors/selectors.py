@@ -4,7 +4,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
 
 from core.money import ZERO
 from orders.models import Order
@@ -122,6 +124,73 @@ def ids_below_top_grade() -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+# --- Team (我的团队) ------------------------------------------------------------------
+
+TEAM_DEPTH = 3  # the team page shows members down to three levels below
+
+
+def _team_range(distributor: Distributor) -> Q:
+    """Descendants down to TEAM_DEPTH levels, by the nested-set range and level
+    (`distributor` must carry fresh lft/rght)."""
+    return Q(
+        tree_id=distributor.tree_id,
+        lft__gt=distributor.lft,
+        rght__lt=distributor.rght,
+        level__lte=distributor.level + TEAM_DEPTH,
+    )
+
+
+@dataclass(frozen=True)
+class TeamTotals:
+    members: int
+    sales: Decimal
+
+
+def _personal_sales_of_row() -> Coalesce:
+    """Goods of the paid orders credited to the outer row, as a correlated subquery."""
+    sales = (
+        _paid_orders()
+        .filter(distributor_id=OuterRef("pk"))
+        .order_by()
+        .values("distributor_id")
+        .annotate(total=Sum("subtotal"))
+        .values("total")
+    )
+    money = DecimalField(max_digits=14, decimal_places=2)
+    return Coalesce(Subquery(sales, output_field=money), Value(ZERO), output_field=money)
+
+
+def team_of(distributor: Distributor) -> QuerySet[Distributor]:
+    """Members down to TEAM_DEPTH levels below `distributor`, in tree order.
+
+    Each row carries `depth` (1 = recruited by the distributor) and
+    `personal_sales`; a page of it is one query whatever the team's size
+    (nested-set range and level, no recursion).
+    """
+    return (
+        Distributor.objects.filter(_team_range(distributor))
+        .select_related("user", "parent__user")
+        .annotate(depth=F("level") - distributor.level)
+        .annotate(personal_sales=_personal_sales_of_row())
+        .order_by("lft")
+    )
+
+
+def team_totals(distributor: Distributor) -> TeamTotals:
+    """Member count and sales of the team `team_of` lists, in one query."""
+    totals = (
+        Distributor.objects.filter(_team_range(distributor))
+        .annotate(personal_sales=_personal_sales_of_row())
+        .aggregate(members=Count("pk"), sales=Sum("personal_sales"))
+    )
+    return TeamTotals(members=totals["members"], sales=totals["sales"] or ZERO)
+
+
+def team_member(distributor: Distributor, member_id: int) -> Distributor:
+    """One member of the distributor's team (404 for anyone outside it)."""
+    return get_object_or_404(team_of(distributor), pk=member_id)
 
 
 # --- Applications -------------------------------------------------------

@@ -7,4 +7,6 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("join/", views.join, name="join"),
     path("invite-qr/<slug:code>.<slug:fmt>", views.invite_qr, name="invite_qr"),
+    path("team/", views.team, name="team"),
+    path("team/<int:pk>/", views.team_member, name="team_member"),
 ]

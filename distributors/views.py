@@ -3,6 +3,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
@@ -16,6 +17,7 @@ from .middleware import referral_code, remember_referral
 from .models import Distributor, DistributorApplication
 from .selectors import distributor_by_code
 
+TEAM_PAGE_SIZE = 30
 QR_MAX_AGE = 24 * 60 * 60  # an invite code never changes
 
 
@@ -97,7 +99,6 @@ def dashboard(request):
         {
             "distributor": distributor,
             "invite_url": _invite_url(request, distributor),
-            "recruits": distributor.get_children().select_related("user"),
             "figures": selectors.grade_figures(distributor),
             "next_grade": selectors.next_grade(distributor),
         },
@@ -130,3 +131,29 @@ def invite_qr(request, code, fmt):
             as_attachment=True, filename=f"invite-{distributor.invite_code}.{fmt}"
         )
     return response
+
+
+@login_required
+@distributor_required
+def team(request):
+    distributor = request.distributor
+    page = Paginator(selectors.team_of(distributor), TEAM_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "distributors/team.html",
+        {
+            "distributor": distributor,
+            "page": page,
+            "totals": selectors.team_totals(distributor),
+            "depth": selectors.TEAM_DEPTH,
+        },
+    )
+
+
+@login_required
+@distributor_required
+def team_member(request, pk):
+    member = selectors.team_member(request.distributor, pk)
+    return render(request, "distributors/team_member.html", {"member": member})
