@@ -15,6 +15,7 @@ from .models import (
     Grade,
     GradeChange,
     NetworkSettings,
+    TrainingResource,
 )
 
 
@@ -211,6 +212,16 @@ class GradeAdmin(admin.ModelAdmin):
     )
     list_display_links = ("rank", "name")
     search_fields = ("name", "name_en")
+
+
+@admin.register(TrainingResource)
+class TrainingResourceAdmin(admin.ModelAdmin):
+    list_display = ("title", "min_grade", "is_published", "published_at")
+    list_filter = ("is_published", "min_grade")
+    search_fields = ("title", "body")
+    list_select_related = ("min_grade",)
+    autocomplete_fields = ("min_grade",)
+    fields = ("title", "body", "file", "min_grade", "is_published", "published_at")
 
 
 @admin.register(GradeChange)

@@ -1,17 +1,19 @@
 """Reads of the distributor network."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from core.money import ZERO
 from orders.models import Order
 
-from .models import Distributor, DistributorApplication, Grade
+from .models import Distributor, DistributorApplication, Grade, TrainingResource
 
 MAX_CHAIN_DEPTH = 3  # the law's ceiling (禁止传销条例): never more than three tiers
 
@@ -193,8 +195,23 @@ def team_member(distributor: Distributor, member_id: int) -> Distributor:
     return get_object_or_404(team_of(distributor), pk=member_id)
 
 
-# --- Applications -------------------------------------------------------
+# --- Applications and training -------------------------------------------------------
 
 
 def latest_application_of(user) -> DistributorApplication | None:
     return DistributorApplication.objects.filter(user=user).order_by("-created_at", "-pk").first()
+
+
+def training_for(distributor: Distributor, *, now: datetime | None = None):
+    """Published training resources the distributor's grade may see, newest first."""
+    rank = distributor.grade.rank if distributor.grade else 0
+    return (
+        TrainingResource.objects.filter(is_published=True, published_at__lte=now or timezone.now())
+        .filter(Q(min_grade__isnull=True) | Q(min_grade__rank__lte=rank))
+        .select_related("min_grade")
+    )
+
+
+def training_resource_for(distributor: Distributor, pk: int) -> TrainingResource:
+    """One resource the distributor may see (404 above their grade or unpublished)."""
+    return get_object_or_404(training_for(distributor), pk=pk)

@@ -4,7 +4,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -18,6 +18,7 @@ from .models import Distributor, DistributorApplication
 from .selectors import distributor_by_code
 
 TEAM_PAGE_SIZE = 30
+TRAINING_PAGE_SIZE = 20
 QR_MAX_AGE = 24 * 60 * 60  # an invite code never changes
 
 
@@ -157,3 +158,30 @@ def team(request):
 def team_member(request, pk):
     member = selectors.team_member(request.distributor, pk)
     return render(request, "distributors/team_member.html", {"member": member})
+
+
+@login_required
+@distributor_required
+def training_list(request):
+    page = Paginator(selectors.training_for(request.distributor), TRAINING_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "distributors/training_list.html", {"page": page})
+
+
+@login_required
+@distributor_required
+def training_detail(request, pk):
+    resource = selectors.training_resource_for(request.distributor, pk)
+    return render(request, "distributors/training_detail.html", {"resource": resource})
+
+
+@login_required
+@distributor_required
+@cache_control(private=True)
+def training_file(request, pk):
+    """The resource's file, served only to distributors who may read the resource."""
+    resource = selectors.training_resource_for(request.distributor, pk)
+    if not resource.file:
+        raise Http404
+    return FileResponse(resource.file.open("rb"), as_attachment=True, filename=resource.file_name)

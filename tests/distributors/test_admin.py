@@ -163,6 +163,7 @@ def test_the_network_settings_are_edited_in_the_admin(admin_client):
         "distributor",
         "distributorapplication",
         "grade",
+        "trainingresource",
         "gradechange",
         "distributorstatuschange",
         "customerbinding",
@@ -170,6 +171,10 @@ def test_the_network_settings_are_edited_in_the_admin(admin_client):
 )
 def test_every_network_admin_page_opens(admin_client, chain, model):
     assert admin_client.get(changelist(model)).status_code == 200
+
+
+def test_the_training_resource_form_opens(admin_client):
+    assert admin_client.get(reverse("admin:distributors_trainingresource_add")).status_code == 200
 
 
 @pytest.mark.parametrize("model", ["gradechange", "distributorstatuschange", "customerbinding"])
