@@ -84,6 +84,7 @@ def test_the_team_page_is_paginated(client, team, monkeypatch):
 def test_a_team_member_can_be_opened(client, team):
     client.force_login(team["leader"].user)
     page = client.get(reverse("distributors:team_member", args=[team["c1"].pk]))
+    assert f'href="{reverse("distributors:team")}"' in page.content.decode()  # the trail back
     assert (page.context["member"].depth, page.context["member"].personal_sales) == (
         3,
         Decimal("30.00"),
