@@ -66,10 +66,13 @@ def test_a_resource_above_their_grade_or_unpublished_is_not_found(silver_client,
     assert silver_client.get(resources[which].get_absolute_url()).status_code == 404
 
 
-def test_a_distributor_without_a_grade_sees_what_rank_zero_sees(client, make_user, resources):
+def test_a_distributor_without_a_grade_sees_what_rank_zero_sees(
+    client, make_distributor, resources
+):
     from distributors.models import Distributor
 
-    lone = Distributor.objects.create(user=make_user("lone"), grade=None)
+    lone = make_distributor("lone")
+    Distributor.objects.filter(pk=lone.pk).update(grade=None)
     client.force_login(lone.user)
     assert titles(client.get(reverse("distributors:training_list"))) == {"新人入门", "朋友圈文案"}
 
