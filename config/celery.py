@@ -42,6 +42,10 @@ app.conf.update(
             "task": "commissions.tasks.release_due_commissions",
             "schedule": crontab(minute="*/5"),
         },
+        "evaluate-grades": {
+            "task": "distributors.tasks.evaluate_all_grades",
+            "schedule": crontab(hour=3, minute=30),  # nightly, Asia/Shanghai
+        },
     },
 )
 app.autodiscover_tasks()

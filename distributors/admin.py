@@ -1,33 +1,257 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy, ngettext_lazy
 from mptt.admin import MPTTModelAdmin
 
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
+
+from . import services
 from .admin_move import DistributorMoveAdmin, MoveDistributorMixin
-from .models import Distributor, DistributorMove
+from .models import (
+    CustomerBinding,
+    Distributor,
+    DistributorApplication,
+    DistributorMove,
+    DistributorStatusChange,
+    Grade,
+    GradeChange,
+    NetworkSettings,
+    TrainingResource,
+)
+
+
+def _run_for_each(modeladmin, request, queryset, service, done_message) -> None:
+    """Call `service(obj, user)` on each selected object; report what worked and why not.
+
+    `done_message` is an ngettext_lazy(..., "count") message.
+    """
+    done = 0
+    for obj in queryset.order_by("pk"):
+        try:
+            service(obj, request.user)
+        except services.DistributorError as exc:
+            modeladmin.message_user(request, str(exc), messages.WARNING)
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+
+class StatusChangeInline(ReadOnlyInline):
+    model = DistributorStatusChange
+    fk_name = "distributor"
+    fields = ("created_at", "from_status", "to_status", "actor", "reason")
+    readonly_fields = fields
+
+
+class GradeChangeInline(ReadOnlyInline):
+    model = GradeChange
+    fk_name = "distributor"
+    fields = ("created_at", "from_grade", "to_grade", "reason", "note", "actor")
+    readonly_fields = fields
 
 
 @admin.register(Distributor)
 class DistributorAdmin(MoveDistributorMixin, MPTTModelAdmin):
-    """The network as an indented tree (no drag and drop: it does not scale)."""
+    """The network as an indented tree (no drag and drop: it does not scale).
 
-    list_display = ("user", "invite_code", "status", "parent", "joined_at")
-    list_filter = ("status",)
-    search_fields = ("user__username", "user__phone", "invite_code")
-    list_select_related = ("user", "parent__user")
-    raw_id_fields = ("user", "parent")
-    readonly_fields = ("invite_code", "joined_at")
+    Only the grade is edited here, through services.set_grade (recorded as a
+    GradeChange); status changes go through the actions, and the parent
+    through the locked tree services.
+    """
+
+    list_display = ("user", "invite_code", "status", "grade", "parent", "joined_at")
+    list_filter = ("status", "grade")
+    search_fields = ("user__username", "user__phone", "application__phone", "invite_code")
+    list_select_related = ("user", "parent__user", "grade")
+    fields = ("user", "parent", "invite_code", "status", "grade", "joined_at")
+    readonly_fields = ("user", "parent", "invite_code", "status", "joined_at")
+    autocomplete_fields = ("grade",)
+    inlines = [StatusChangeInline, GradeChangeInline]
+    actions = ["suspend", "reactivate"]
     mptt_level_indent = 20
-
-    def get_readonly_fields(self, request, obj=None):
-        # Structural changes (parent) go through the locked services, not a form.
-        if obj is not None:
-            return (*self.readonly_fields, "user", "parent")
-        return self.readonly_fields
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.base_fields["grade"].required = True  # a grade can be changed, not removed
+        return form
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, so the change is recorded with the staff member
+        # (status moves only by the actions, the parent only by tree services).
+        if "grade" in form.changed_data:
+            services.set_grade(obj, form.cleaned_data["grade"], actor=request.user)
+
+    @admin.action(description=gettext_lazy("Suspend the selected distributors"))
+    def suspend(self, request, queryset):
+        _run_for_each(
+            self,
+            request,
+            queryset,
+            lambda obj, user: services.suspend_distributor(obj, actor=user),
+            ngettext_lazy(
+                "%(count)d distributor suspended.", "%(count)d distributors suspended.", "count"
+            ),
+        )
+
+    @admin.action(description=gettext_lazy("Reactivate the selected distributors"))
+    def reactivate(self, request, queryset):
+        _run_for_each(
+            self,
+            request,
+            queryset,
+            lambda obj, user: services.reactivate_distributor(obj, actor=user),
+            ngettext_lazy(
+                "%(count)d distributor reactivated.", "%(count)d distributors reactivated.", "count"
+            ),
+        )
+
+
+@admin.register(DistributorApplication)
+class DistributorApplicationAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "user",
+        "phone",
+        "referrer",
+        "status",
+        "created_at",
+        "reviewed_by",
+        "reviewed_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("name", "phone", "user__username", "invite_code")
+    list_select_related = ("user", "referrer__user", "reviewed_by")
+    readonly_fields = (
+        "user",
+        "name",
+        "phone",
+        "reason",
+        "invite_code",
+        "referrer",
+        "status",
+        "created_at",
+        "reviewed_by",
+        "reviewed_at",
+        "distributor",
+    )
+    fields = (*readonly_fields, "review_note")
+    actions = ["approve", "reject"]
+
+    def save_model(self, request, obj, form, change):
+        # Only the note: a whole-row save could put back a status a concurrent
+        # review just changed.
+        obj.save(update_fields=["review_note"])
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=gettext_lazy("Approve the selected applications"))
+    def approve(self, request, queryset):
+        _run_for_each(
+            self,
+            request,
+            queryset,
+            lambda obj, user: services.approve_application(
+                obj, reviewer=user, note=obj.review_note
+            ),
+            ngettext_lazy(
+                "%(count)d application approved.", "%(count)d applications approved.", "count"
+            ),
+        )
+
+    @admin.action(description=gettext_lazy("Reject the selected applications"))
+    def reject(self, request, queryset):
+        _run_for_each(
+            self,
+            request,
+            queryset,
+            lambda obj, user: services.reject_application(obj, reviewer=user, note=obj.review_note),
+            ngettext_lazy(
+                "%(count)d application rejected.", "%(count)d applications rejected.", "count"
+            ),
+        )
+
+
+@admin.register(NetworkSettings)
+class NetworkSettingsAdmin(admin.ModelAdmin):
+    """One row: the list goes straight to it."""
+
+    fields = ("auto_approve", "binding_rule", "binding_days")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        obj = NetworkSettings.get_solo()
+        return HttpResponseRedirect(
+            reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+        )
+
+
+@admin.register(Grade)
+class GradeAdmin(admin.ModelAdmin):
+    list_display = (
+        "rank",
+        "name",
+        "name_en",
+        "min_personal_sales",
+        "min_team_sales",
+        "min_direct_recruits",
+    )
+    list_display_links = ("rank", "name")
+    search_fields = ("name", "name_en")
+
+
+@admin.register(TrainingResource)
+class TrainingResourceAdmin(admin.ModelAdmin):
+    list_display = ("title", "min_grade", "is_published", "published_at")
+    list_filter = ("is_published", "min_grade")
+    search_fields = ("title", "body")
+    list_select_related = ("min_grade",)
+    autocomplete_fields = ("min_grade",)
+    fields = ("title", "body", "file", "min_grade", "is_published", "published_at")
+
+
+@admin.register(GradeChange)
+class GradeChangeAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "distributor", "from_grade", "to_grade", "reason", "actor")
+    list_filter = ("reason", "to_grade")
+    search_fields = ("distributor__user__username", "distributor__invite_code")
+    list_select_related = ("distributor__user", "from_grade", "to_grade", "actor")
+
+
+@admin.register(DistributorStatusChange)
+class DistributorStatusChangeAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "distributor", "from_status", "to_status", "actor", "reason")
+    list_filter = ("to_status",)
+    search_fields = ("distributor__user__username", "distributor__invite_code")
+    list_select_related = ("distributor__user", "actor")
+
+
+@admin.register(CustomerBinding)
+class CustomerBindingAdmin(ReadOnlyAdmin):
+    list_display = ("customer", "distributor", "rule", "bound_at", "expires_at", "ended_at")
+    list_filter = ("rule",)
+    search_fields = (
+        "customer__username",
+        "distributor__user__username",
+        "distributor__invite_code",
+    )
+    list_select_related = ("customer", "distributor__user")
 
 
 admin.site.register(DistributorMove, DistributorMoveAdmin)

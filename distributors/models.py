@@ -1,8 +1,14 @@
 import secrets
+import uuid
+from decimal import Decimal
+from pathlib import PurePath
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
@@ -15,22 +21,72 @@ def new_invite_code() -> str:
     return "".join(secrets.choice(INVITE_CODE_ALPHABET) for _ in range(INVITE_CODE_LENGTH))
 
 
+STARTING_RANK = 0
+
+sales_threshold_kwargs = {
+    "max_digits": 14,
+    "decimal_places": 2,
+    "default": Decimal("0"),
+    "validators": [MinValueValidator(Decimal("0"))],
+}
+
+
 class Grade(models.Model):
-    """A distributor grade (分销等级), e.g. ordinary, silver, gold; higher rank is better."""
+    """A distributor grade (分销等级), e.g. ordinary, silver, gold; higher rank is better.
+
+    A distributor reaches a grade when they meet all three of its rules; a rule
+    of 0 asks for nothing. Sales count goods (subtotal) of orders that were paid
+    and not refunded or cancelled.
+    """
 
     name = models.CharField(_("name (Chinese)"), max_length=50)
     name_en = models.CharField(_("name (English)"), max_length=50, blank=True)
     rank = models.PositiveSmallIntegerField(
         _("rank"), unique=True, help_text=_("0 is the grade every distributor starts at.")
     )
+    min_personal_sales = models.DecimalField(
+        _("minimum personal sales"),
+        help_text=_("Goods of the orders credited to the distributor; 0 asks for nothing."),
+        **sales_threshold_kwargs,
+    )
+    min_team_sales = models.DecimalField(
+        _("minimum team sales"),
+        help_text=_(
+            "Goods of the orders credited to everyone below the distributor; 0 asks for nothing."
+        ),
+        **sales_threshold_kwargs,
+    )
+    min_direct_recruits = models.PositiveIntegerField(
+        _("minimum direct recruits"),
+        default=0,
+        help_text=_("Distributors they recruited themselves; 0 asks for nothing."),
+    )
 
     class Meta:
         verbose_name = _("grade")
         verbose_name_plural = _("grades")
         ordering = ["rank"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(min_personal_sales__gte=0, min_team_sales__gte=0),
+                name="grade_thresholds_gte_0",
+            ),
+        ]
 
     def __str__(self):
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the visitor's language (the English one when there is one)."""
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
+        return self.name
+
+
+def starting_grade_id() -> int | None:
+    """The grade a new distributor starts at (rank 0), or None if the merchant has none."""
+    return Grade.objects.filter(rank=STARTING_RANK).values_list("pk", flat=True).first()
 
 
 STRUCTURAL_FIELDS = frozenset({"parent", "lft", "rght", "tree_id", "level"})
@@ -63,12 +119,15 @@ class Distributor(MPTTModel):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
+    # A default, not a line in join_network: every way a distributor is made
+    # starts them at rank 0.
     grade = models.ForeignKey(
         Grade,
         verbose_name=_("grade"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        default=starting_grade_id,
         related_name="distributors",
     )
     joined_at = models.DateTimeField(_("joined"), auto_now_add=True)
@@ -116,6 +175,298 @@ class Distributor(MPTTModel):
 
     def get_invite_path(self) -> str:
         return reverse("referral", args=[self.invite_code])
+
+
+class ChangeRecord(models.Model):
+    """Who changed something about a distributor, and when."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the system made the change."),
+    )
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-pk"]
+
+
+class DistributorStatusChange(ChangeRecord):
+    """A distributor suspended or reactivated, by whom, when and why."""
+
+    distributor = models.ForeignKey(
+        Distributor,
+        verbose_name=_("distributor"),
+        on_delete=models.PROTECT,
+        related_name="status_changes",
+    )
+    from_status = models.CharField(_("from"), max_length=16, choices=Distributor.Status.choices)
+    to_status = models.CharField(_("to"), max_length=16, choices=Distributor.Status.choices)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+
+    class Meta(ChangeRecord.Meta):
+        verbose_name = _("distributor status change")
+        verbose_name_plural = _("distributor status changes")
+
+    def __str__(self):
+        return f"{self.distributor_id}: {self.from_status} → {self.to_status}"
+
+
+class GradeChange(ChangeRecord):
+    """A distributor's grade moved: from which, to which, why, and the figures it saw."""
+
+    class Reason(models.TextChoices):
+        ORDER_COMPLETED = "order_completed", _("An order was completed")
+        REVIEW = "review", _("Scheduled review")
+        STAFF = "staff", _("Set by staff")
+
+    distributor = models.ForeignKey(
+        Distributor,
+        verbose_name=_("distributor"),
+        on_delete=models.PROTECT,
+        related_name="grade_changes",
+    )
+    from_grade = models.ForeignKey(
+        Grade,
+        verbose_name=_("from"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    to_grade = models.ForeignKey(
+        Grade, verbose_name=_("to"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    personal_sales = models.DecimalField(
+        _("personal sales"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    team_sales = models.DecimalField(
+        _("team sales"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    direct_recruits = models.PositiveIntegerField(_("direct recruits"), null=True, blank=True)
+
+    class Meta(ChangeRecord.Meta):
+        verbose_name = _("grade change")
+        verbose_name_plural = _("grade changes")
+
+    def __str__(self):
+        return f"{self.distributor_id}: {self.from_grade_id} → {self.to_grade_id}"
+
+
+class NetworkSettings(models.Model):
+    """How the merchant runs the network: one row, edited in the admin (网络设置)."""
+
+    class BindingRule(models.TextChoices):
+        FIRST_REFERRER = "first", _("First referrer binds the customer for good")
+        LAST_REFERRER = "last", _("The last referrer wins")
+        EXPIRING = "expiring", _("A binding lasts N days, then the next referral binds anew")
+
+    SINGLETON_PK = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_PK, editable=False)
+    auto_approve = models.BooleanField(
+        _("approve applications automatically"),
+        default=True,
+        help_text=_("Off: every application waits for a reviewer in the admin."),
+    )
+    binding_rule = models.CharField(
+        _("customer binding rule"),
+        max_length=16,
+        choices=BindingRule.choices,
+        default=BindingRule.FIRST_REFERRER,
+    )
+    binding_days = models.PositiveSmallIntegerField(
+        _("binding lasts (days)"),
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text=_("Used by the rule “a binding lasts N days”."),
+    )
+
+    class Meta:
+        verbose_name = _("network settings")
+        verbose_name_plural = _("network settings")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="network_settings_singleton"),
+            models.CheckConstraint(
+                condition=models.Q(binding_days__gte=1), name="network_settings_binding_days_gte_1"
+            ),
+        ]
+
+    def __str__(self):
+        return str(_("Network settings"))
+
+    @classmethod
+    def get_solo(cls) -> "NetworkSettings":
+        """The one row, created with the defaults the first time it is asked for."""
+        obj, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return obj
+
+
+class DistributorApplication(models.Model):
+    """A shopper's application to become a distributor (分销商申请)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("applicant"),
+        on_delete=models.PROTECT,
+        related_name="distributor_applications",
+    )
+    name = models.CharField(_("name"), max_length=50)
+    phone = models.CharField(_("mobile phone"), max_length=20)
+    reason = models.TextField(_("why you want to join"), max_length=500, blank=True)
+    invite_code = models.CharField(_("invite code"), max_length=16, blank=True)
+    referrer = models.ForeignKey(
+        Distributor,
+        verbose_name=_("invited by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("applied"), default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the application was approved automatically."),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    review_note = models.CharField(_("review note"), max_length=255, blank=True)
+    distributor = models.OneToOneField(
+        Distributor,
+        verbose_name=_("distributor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="application",
+    )
+
+    class Meta:
+        verbose_name = _("distributor application")
+        verbose_name_plural = _("distributor applications")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # A double submit, also a concurrent one, cannot make two pending applications.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(status="pending"),
+                name="one_pending_application_per_user",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_status_display()})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+
+class CustomerBinding(models.Model):
+    """Which distributor a customer is bound to (推广关系), and since when.
+
+    A rebind ends the old row (ended_at) and starts a new one, so the history
+    stays. At most one row per customer is open (ended_at empty); an open row
+    whose expires_at has passed binds no more.
+    """
+
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="distributor_bindings",
+    )
+    distributor = models.ForeignKey(
+        Distributor,
+        verbose_name=_("distributor"),
+        on_delete=models.PROTECT,
+        related_name="customer_bindings",
+    )
+    rule = models.CharField(_("rule"), max_length=16, choices=NetworkSettings.BindingRule.choices)
+    bound_at = models.DateTimeField(_("bound"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer binding")
+        verbose_name_plural = _("customer bindings")
+        ordering = ["-bound_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_open_binding_per_customer",
+            ),
+        ]
+        indexes = [models.Index(fields=["distributor", "bound_at"])]
+
+    def __str__(self):
+        return f"{self.customer_id} → {self.distributor_id}"
+
+    def is_in_force(self, now) -> bool:
+        return self.ended_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+def training_upload_to(instance, filename: str) -> str:
+    # An unguessable folder: the file is served through a view that checks the grade.
+    return f"training/{uuid.uuid4().hex}/{PurePath(filename).name}"
+
+
+class TrainingResource(models.Model):
+    """A training resource (培训资料) for distributors of at least `min_grade`."""
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), blank=True)
+    file = models.FileField(_("file"), upload_to=training_upload_to, blank=True)
+    min_grade = models.ForeignKey(
+        Grade,
+        verbose_name=_("minimum grade"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: every distributor may read it."),
+    )
+    is_published = models.BooleanField(_("published"), default=False)
+    published_at = models.DateTimeField(
+        _("publish from"),
+        default=timezone.now,
+        help_text=_("A published resource shows from this time on."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("training resource")
+        verbose_name_plural = _("training resources")
+        ordering = ["-published_at", "-pk"]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("distributors:training_detail", args=[self.pk])
+
+    @property
+    def file_name(self) -> str:
+        return PurePath(self.file.name).name if self.file else ""
 
 
 class DistributorMove(models.Model):

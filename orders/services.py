@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from catalog.models import Variant
 from commissions import services as commission_services
 from core.money import ZERO, to_cents
-from distributors.models import Distributor
-from distributors.selectors import distributor_by_code, referral_chain_ids
+from distributors import services as distributor_services
+from distributors.selectors import referral_chain_ids
 
 from .models import Order, OrderEvent, OrderLine
 
@@ -121,7 +121,11 @@ def place_order(
 
     subtotal = to_cents(sum(variants[pk].price * qty for pk, qty in quantities.items()))
     shipping = shipping_fee_for(subtotal)
-    distributor = _attributed_distributor(user, referral_code)
+    # The customer binding (推广关系) decides; self-purchase (自购返佣) as the plan says.
+    plan = commission_services.active_plan()
+    distributor = distributor_services.resolve_attribution(
+        user, referral_code, allow_self_purchase=bool(plan and plan.allows_self_purchase)
+    )
     order = Order(
         user=user,
         subtotal=subtotal,
@@ -161,21 +165,6 @@ def place_order(
     )
     OrderEvent.objects.create(order=order, to_status=order.status, actor=user)
     return order
-
-
-def _attributed_distributor(user, referral_code: str):
-    """Who is credited for an order: the buyer themselves when they are an active
-    distributor and the plan pays self-purchase (自购返佣), else the referrer —
-    never the buyer through their own link when it does not."""
-    plan = commission_services.active_plan()
-    if plan is not None and plan.allows_self_purchase:
-        own = Distributor.objects.filter(user=user, status=Distributor.Status.ACTIVE).first()
-        if own is not None:
-            return own
-    distributor = distributor_by_code(referral_code)
-    if distributor is not None and distributor.user_id == user.pk:
-        return None
-    return distributor
 
 
 def _locked(order: Order) -> Order:
@@ -238,6 +227,7 @@ def complete_order(order: Order, *, actor=None) -> Order:
     order = _locked(order)
     _transition(order, Order.Status.COMPLETED, actor=actor)
     commission_services.schedule_release(order)
+    distributor_services.schedule_grade_evaluation(order)
     return order
 
 

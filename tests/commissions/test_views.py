@@ -1,4 +1,3 @@
-
 """The earnings and withdrawal pages: wiring, bad input, and other people's withdrawals."""
 
 import uuid

@@ -48,13 +48,19 @@ def test_a_shopper_joins_under_the_distributor_who_referred_them(client, make_us
     client.force_login(make_user("erin"))
     page = client.get(reverse("distributors:join"))
     assert page.context["referrer"] == carol
-    client.post(reverse("distributors:join"), {"invite_code": carol.invite_code})
+    client.post(
+        reverse("distributors:join"),
+        {"name": "Erin", "phone": "13800138000", "invite_code": carol.invite_code},
+    )
     assert Distributor.objects.get(user__username="erin").parent == carol
 
 
 def test_joining_with_a_wrong_code_shows_an_error(client, make_user, settings):
     settings.LANGUAGE_CODE = "en"
     client.force_login(make_user("erin"))
-    page = client.post(reverse("distributors:join"), {"invite_code": "WRONG234"})
+    page = client.post(
+        reverse("distributors:join"),
+        {"name": "Erin", "phone": "13800138000", "invite_code": "WRONG234"},
+    )
     assert "does not exist" in page.content.decode()
     assert not Distributor.objects.exists()
