@@ -45,6 +45,9 @@ def _fresh_cache_and_fast_hasher(settings):
 
     cache.clear()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Query counts are asserted on pages: the same session backend everywhere
+    # (with CACHE_URL set, production reads sessions from the cache first).
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
     yield
     cache.clear()
 
