@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -114,3 +115,55 @@ class Variant(BilingualNameMixin):
     @property
     def is_purchasable(self) -> bool:
         return self.is_active and self.product.is_active
+
+
+class StockMovement(models.Model):
+    """One change of a variant's stock (库存变动), append-only.
+
+    ``quantity`` is signed (+ in, - out) and ``stock_after`` is the variant's
+    stock right after the change, so the rows of a variant read like a ledger:
+    every row's ``stock_after`` is the previous one's plus its ``quantity``.
+    """
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        SOLD = "sold", _("Sold")
+        RELEASED = "released", _("Released (order cancelled)")
+        RETURNED = "returned", _("Returned (refund)")
+        ADJUSTED = "adjusted", _("Adjusted")
+
+    variant = models.ForeignKey(
+        Variant, verbose_name=_("variant"), on_delete=models.PROTECT, related_name="movements"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    quantity = models.IntegerField(_("quantity"))
+    stock_after = models.PositiveIntegerField(_("stock after"))
+    reference = models.CharField(
+        _("reference"), max_length=64, blank=True, help_text=_("Order number, delivery note…")
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["variant", "-created_at"], name="movement_variant_time")]
+        constraints = [
+            # Ranges, not equality: a zero quantity is never a movement.
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0) | models.Q(quantity__lt=0),
+                name="movement_quantity_not_zero",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.variant.sku} {self.quantity:+d} ({self.get_kind_display()})"

@@ -11,17 +11,17 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog import inventory
 from catalog.models import Variant
 from commissions import services as commission_services
 from core.money import ZERO, to_cents
 from distributors import services as distributor_services
 from distributors.selectors import referral_chain_ids
 
-from .models import Order, OrderEvent, OrderLine
+from .models import Order, OrderEvent, OrderLine, new_order_number
 
 
 class OrderError(Exception):
@@ -108,16 +108,15 @@ def place_order(
         .order_by("pk")
     )
     variants = {variant.pk: variant for variant in variants}
-    for variant_id, quantity in sorted(quantities.items()):
+    for variant_id in sorted(quantities):
         variant = variants.get(variant_id)
         if variant is None or not variant.is_purchasable:
             raise VariantUnavailable(_("A product in your cart is no longer available."))
-        taken = Variant.objects.filter(pk=variant_id, stock__gte=quantity).update(
-            stock=F("stock") - quantity
-        )
-        if not taken:
-            variant.refresh_from_db(fields=["stock"])
-            raise OutOfStock(variant, variant.stock)
+    number = new_order_number()
+    try:
+        inventory.sell(quantities.items(), reference=number, actor=user)
+    except inventory.InsufficientStock as short:
+        raise OutOfStock(variants[short.variant_id], short.available) from None
 
     subtotal = to_cents(sum(variants[pk].price * qty for pk, qty in quantities.items()))
     shipping = shipping_fee_for(subtotal)
@@ -127,6 +126,7 @@ def place_order(
         user, referral_code, allow_self_purchase=bool(plan and plan.allows_self_purchase)
     )
     order = Order(
+        number=number,
         user=user,
         subtotal=subtotal,
         shipping_fee=shipping,
@@ -231,9 +231,14 @@ def complete_order(order: Order, *, actor=None) -> Order:
     return order
 
 
-def _restock(order: Order) -> None:
-    for line in order.lines.order_by("variant_id"):
-        Variant.objects.filter(pk=line.variant_id).update(stock=F("stock") + line.quantity)
+def _restock(order: Order, *, kind: str, actor=None, reason: str = "") -> None:
+    inventory.put_back(
+        order.lines.values_list("variant_id", "quantity"),
+        kind=kind,
+        reference=order.number,
+        actor=actor,
+        reason=reason,
+    )
 
 
 @transaction.atomic
@@ -241,7 +246,7 @@ def cancel_order(order: Order, *, actor=None, reason: str = "") -> Order:
     """Cancel an unpaid order and put its stock back."""
     order = _locked(order)
     _transition(order, Order.Status.CANCELLED, actor=actor, note=reason)
-    _restock(order)
+    _restock(order, kind=inventory.Kind.RELEASED, actor=actor, reason=reason)
     return order
 
 
@@ -254,7 +259,7 @@ def mark_refunded(order: Order, *, actor=None, reason: str = "", restock: bool =
     order = _locked(order)
     _transition(order, Order.Status.REFUNDED, actor=actor, note=reason)
     if restock:
-        _restock(order)
+        _restock(order, kind=inventory.Kind.RETURNED, actor=actor, reason=reason)
     commission_services.reverse_order_commissions(order, reason="refund")
     return order
 

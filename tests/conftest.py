@@ -86,6 +86,7 @@ def category(db):
 
 @pytest.fixture
 def make_variant(category):
+    from catalog import inventory
     from catalog.models import Product, Variant
 
     counter = {"n": 0}
@@ -96,14 +97,13 @@ def make_variant(category):
         product = Product.objects.create(
             category=category, name=f"酒{n}", name_en=f"Liquor {n}", slug=f"liquor-{n}"
         )
-        return Variant.objects.create(
-            product=product,
-            name="500ml",
-            sku=f"SKU-{n}",
-            price=Decimal(price),
-            stock=stock,
-            **extra,
+        variant = Variant.objects.create(
+            product=product, name="500ml", sku=f"SKU-{n}", price=Decimal(price), **extra
         )
+        if stock:  # opening stock arrives the way real stock does, as a movement
+            inventory.receive(variant, stock, actor=None, reason="opening stock")
+            variant.refresh_from_db(fields=["stock"])
+        return variant
 
     return make
 

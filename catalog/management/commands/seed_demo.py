@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from catalog import inventory
 from catalog.models import Category, Product, Variant
 from core.locks import lock_tree
 from distributors.models import Distributor
@@ -145,16 +146,17 @@ class Command(BaseCommand):
             )
             created += was_created
             for sku, vname, vname_en, price, stock in variants:
-                Variant.objects.get_or_create(
+                variant, variant_created = Variant.objects.get_or_create(
                     sku=sku,
                     defaults={
                         "product": product,
                         "name": vname,
                         "name_en": vname_en,
                         "price": Decimal(price),
-                        "stock": stock,
                     },
                 )
+                if variant_created:
+                    inventory.receive(variant, stock, actor=None, reason="demo opening stock")
         return created
 
     def seed_users(self) -> int:
