@@ -1,7 +1,12 @@
 import runpy
 import sys
 
-BENCHMARKS = ["benchmarks.network", "benchmarks.accrual", "benchmarks.order_flow"]
+BENCHMARKS = [
+    "benchmarks.network",
+    "benchmarks.accrual",
+    "benchmarks.order_flow",
+    "benchmarks.storefront",
+]
 
 if __name__ == "__main__":
     for number, module in enumerate(BENCHMARKS, start=1):

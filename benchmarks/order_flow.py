@@ -18,6 +18,7 @@ def run(orders: int) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
+    from catalog import inventory
     from catalog.models import Category, Product, Variant
     from commissions import services as commission_services
     from commissions.services import accrue_commissions
@@ -30,8 +31,9 @@ def run(orders: int) -> dict:
     category = Category.objects.create(name="白酒", slug="baijiu")
     product = Product.objects.create(category=category, name="酒", slug="jiu")
     variant = Variant.objects.create(
-        product=product, name="500ml", sku="B-1", price=Decimal("168.00"), stock=orders * 2
+        product=product, name="500ml", sku="B-1", price=Decimal("168.00")
     )
+    inventory.receive(variant, orders * 2, actor=None, reason="benchmark stock")
     top = join_network(User.objects.create_user("top"))
     mid = join_network(User.objects.create_user("mid"), invite_code=top.invite_code)
     seller = join_network(User.objects.create_user("seller"), invite_code=mid.invite_code)
