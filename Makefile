@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test install migrate demo worker bench lint check messages clean
+.PHONY: run test install migrate demo worker bench screenshots lint check messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks
+
+# Home, category, product, cart and checkout at 390 and 1280 px, zh-hans and en,
+# taken by tests/browser in headless Chromium (apt-get install chromium).
+screenshots: $(STAMP)
+	SCREENSHOTS_DIR=var/screenshots $(BIN)/pytest -q tests/browser
+	@echo "Screenshots in var/screenshots/"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

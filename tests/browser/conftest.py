@@ -1,0 +1,85 @@
+"""A real browser (Debian's headless Chromium, driven by Playwright) against live_server.
+
+Set CHROMIUM_PATH if Chromium is not at /usr/bin/chromium. Without a browser
+these tests are skipped locally and fail under REQUIRE_SERVICES (CI installs it).
+Screenshots go to SCREENSHOTS_DIR (default var/screenshots).
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR", "var/screenshots"))
+WIDTHS = {"phone": 390, "desktop": 1280}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    missing = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing = "the playwright package"
+    if not missing and not Path(CHROMIUM).exists():
+        missing = f"Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)"
+    if missing:
+        if os.environ.get("REQUIRE_SERVICES"):
+            pytest.fail(f"REQUIRE_SERVICES is set but the browser tests need {missing}")
+        pytest.skip(f"needs {missing}")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the
+    # tests make between page steps are ordinary blocking calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(chromium, live_server):
+    """open_page(width, language) -> a fresh browser tab on the live server."""
+    contexts = []
+
+    def open_(width: int, language: str = "zh-hans"):
+        context = chromium.new_context(
+            viewport={"width": width, "height": 900},
+            base_url=live_server.url,
+            locale="zh-CN" if language == "zh-hans" else "en-US",
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot():
+    """screenshot(page, name): a full-page PNG under SCREENSHOTS_DIR."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+def overflow_px(page) -> int:
+    """How far the page scrolls sideways: a phone layout must not."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
