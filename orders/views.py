@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -13,7 +12,7 @@ from distributors.middleware import referral_code
 from . import services
 from .cart import Cart
 from .forms import CartLineForm, CheckoutForm
-from .models import Order
+from .models import Order, ShippingSettings
 
 CHECKOUT_TOKEN_KEY = "checkout_token"  # noqa: S105 - a session key
 
@@ -21,7 +20,8 @@ CHECKOUT_TOKEN_KEY = "checkout_token"  # noqa: S105 - a session key
 def cart_detail(request):
     items = Cart(request.session).items()
     subtotal = Cart.subtotal(items)
-    shipping = services.shipping_fee_for(subtotal) if items else ZERO
+    rules = ShippingSettings.get_solo()
+    shipping = services.shipping_fee_for(subtotal, rules) if items else ZERO
     return render(
         request,
         "orders/cart.html",
@@ -30,7 +30,7 @@ def cart_detail(request):
             "subtotal": subtotal,
             "shipping": shipping,
             "total": subtotal + shipping,
-            "free_shipping_above": settings.SHIPPING_FREE_ABOVE,
+            "free_shipping_above": rules.free_above,
         },
     )
 
@@ -110,6 +110,8 @@ def checkout(request):
     else:
         token = request.session.setdefault(CHECKOUT_TOKEN_KEY, str(services.new_checkout_token()))
         form = CheckoutForm(initial={"checkout_token": token})
+    rules = ShippingSettings.get_solo()
+    shipping = services.shipping_fee_for(subtotal, rules)
     return render(
         request,
         "orders/checkout.html",
@@ -117,9 +119,9 @@ def checkout(request):
             "form": form,
             "items": items,
             "subtotal": subtotal,
-            "shipping": services.shipping_fee_for(subtotal),
-            "total": subtotal + services.shipping_fee_for(subtotal),
-            "payment_timeout_minutes": int(settings.ORDER_PAYMENT_TIMEOUT.total_seconds() // 60),
+            "shipping": shipping,
+            "total": subtotal + shipping,
+            "payment_timeout_minutes": rules.unpaid_timeout_minutes,
         },
     )
 
