@@ -65,6 +65,11 @@ class ShippingAddress:
     recipient_phone: str
     address: str
 
+    @classmethod
+    def of(cls, address) -> "ShippingAddress":
+        """The parcel label of an address-book entry (accounts.Address)."""
+        return cls(address.recipient_name, address.phone, address.one_line)
+
 
 def shipping_fee_for(subtotal: Decimal, rules: ShippingSettings | None = None) -> Decimal:
     """The shipping fee for a goods total, by the admin's ShippingSettings (one query
