@@ -1,4 +1,5 @@
 from django import forms
+from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import AddressForm
@@ -25,11 +26,16 @@ class CartLineForm(forms.Form):
     def __init__(self, *args, allow_zero: bool = False, in_cart: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
         self.in_cart = in_cart
-        if allow_zero:
-            self.fields["quantity"].min_value = 0
-            self.fields["quantity"].validators = [
-                v for v in self.fields["quantity"].validators if v.code != "min_value"
-            ]
+        if allow_zero:  # updating: 0 removes the line, below 0 is still refused
+            field = self.fields["quantity"]
+            field.min_value = 0
+            field.validators = [v for v in field.validators if v.code != "min_value"]
+            field.validators.append(MinValueValidator(0))
+            field.error_messages = {
+                **field.error_messages,
+                "min_value": _("The quantity cannot be negative."),
+            }
+            field.widget.attrs["min"] = 0
 
     def clean_variant(self):
         variant = (

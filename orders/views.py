@@ -73,7 +73,9 @@ def _safe_next(request) -> str:
 def cart_update(request):
     cart = Cart(request.session)
     form = CartLineForm(request.POST, allow_zero=True)
-    if form.is_valid():
+    if form.is_valid() and not cart.quantity_of(form.cleaned_data["variant"].pk):
+        messages.error(request, _("This item is not in your cart."))
+    elif form.is_valid():
         cart.set(form.cleaned_data["variant"].pk, form.cleaned_data["quantity"])
         messages.success(request, _("Your cart was updated."))
     else:
@@ -154,7 +156,7 @@ def checkout(request):
                     )
                 order = services.place_order(
                     request.user,
-                    cart.as_pairs(),
+                    [(item.variant.pk, item.quantity) for item in items],  # what was shown
                     address=services.ShippingAddress.of(address),
                     note=data["note"],
                     referral_code=referral_code(request),

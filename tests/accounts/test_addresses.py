@@ -23,7 +23,7 @@ def defaults_of(user):
 
 def test_the_first_address_becomes_the_default(shopper, make_address):
     first = make_address(shopper)
-    second = make_address(shopper, detail="另一个地址")
+    second = make_address(shopper, "上海市 上海市 黄浦区 南京东路1号")
 
     assert defaults_of(shopper) == [first.pk]
     assert not second.is_default

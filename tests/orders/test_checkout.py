@@ -10,10 +10,10 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts.models import Address
-from accounts.services import save_address
 from orders.cart import SESSION_KEY
 from orders.models import Order, ShippingSettings
 from orders.views import CHECKOUT_ISSUED_KEY
+from tests.accounts.helpers import saved_address
 
 NEW_ADDRESS = {
     "address": "new",
@@ -31,25 +31,13 @@ def _english(settings):
     settings.LANGUAGE_CODE = "en"
 
 
-def saved(user, phone, where, *, make_default=False):
-    province, city, district, detail = where.split()
-    address = Address(
-        user=user,
-        recipient_name="张三",
-        phone=phone,
-        province=province,
-        city=city,
-        district=district,
-        detail=detail,
-    )
-    return save_address(address, make_default=make_default)
-
-
 @pytest.fixture
 def book(shopper):
     """Two saved addresses; the second is the default."""
-    first = saved(shopper, "13900000001", "上海市 上海市 浦东新区 世纪大道100号")
-    home = saved(shopper, "13900000002", "浙江省 杭州市 西湖区 文三路1号", make_default=True)
+    first = saved_address(shopper, phone="13900000001")
+    home = saved_address(
+        shopper, "浙江省 杭州市 西湖区 文三路1号", phone="13900000002", make_default=True
+    )
     return first, home
 
 
@@ -128,7 +116,7 @@ def test_a_bad_new_address_places_nothing_and_saves_nothing(client, shopping):
 
 
 def test_someone_elses_address_is_refused_clearly(client, shopping, make_user):
-    theirs = saved(make_user("other"), "13700000000", "广东省 深圳市 南山区 科技园")
+    theirs = saved_address(make_user("other"), "广东省 深圳市 南山区 科技园")
     _response, token = open_checkout(client)
 
     response = place(client, token, address=theirs.pk)
