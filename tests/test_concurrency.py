@@ -33,6 +33,15 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 THREAD_TIMEOUT = 60  # seconds; a thread still running after this is a deadlock
 
 
+def _start_and_join(threads: list[threading.Thread]) -> None:
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=THREAD_TIMEOUT)
+    stuck = [thread.name for thread in threads if thread.is_alive()]
+    assert not stuck, f"threads still running after {THREAD_TIMEOUT}s: {stuck}"
+
+
 def run_at_once(work: Callable, arguments: Iterable) -> list:
     """Run `work(argument)` in one thread per argument, all released together.
 
@@ -56,12 +65,7 @@ def run_at_once(work: Callable, arguments: Iterable) -> list:
         threading.Thread(target=run, args=(index, argument), name=f"racer-{index}")
         for index, argument in enumerate(arguments)
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=THREAD_TIMEOUT)
-    stuck = [thread.name for thread in threads if thread.is_alive()]
-    assert not stuck, f"threads still running after {THREAD_TIMEOUT}s: {stuck}"
+    _start_and_join(threads)
     return results
 
 
@@ -212,12 +216,7 @@ def run_on_pool(work: Callable, arguments: Iterable, *, workers: int = 40) -> li
                 connection.close()
 
     threads = [threading.Thread(target=worker, name=f"worker-{n}") for n in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=THREAD_TIMEOUT)
-    stuck = [thread.name for thread in threads if thread.is_alive()]
-    assert not stuck, f"threads still running after {THREAD_TIMEOUT}s: {stuck}"
+    _start_and_join(threads)
     return results
 
 
