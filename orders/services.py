@@ -86,6 +86,7 @@ def place_order(
     note: str = "",
     referral_code: str = "",
     checkout_token: uuid.UUID | None = None,
+    shipping_rules: ShippingSettings | None = None,
 ) -> Order:
     """Create a pending order from (variant id, quantity) pairs.
 
@@ -124,7 +125,7 @@ def place_order(
         raise OutOfStock(variants[short.variant_id], short.available) from None
 
     subtotal = to_cents(sum(variants[pk].price * qty for pk, qty in quantities.items()))
-    shipping = shipping_fee_for(subtotal)
+    shipping = shipping_fee_for(subtotal, shipping_rules)
     # The customer binding (推广关系) decides; self-purchase (自购返佣) as the plan says.
     plan = commission_services.active_plan()
     distributor = distributor_services.resolve_attribution(

@@ -161,6 +161,7 @@ def checkout(request):
                     note=data["note"],
                     referral_code=referral_code(request),
                     checkout_token=data["checkout_token"],
+                    shipping_rules=rules,
                 )
         except services.OrderError as exc:
             messages.error(request, str(exc))
