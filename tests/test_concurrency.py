@@ -250,3 +250,23 @@ def test_two_hundred_checkouts_for_the_last_ten_units_sell_exactly_ten(
     movements = Counter(variant.movements.values_list("kind", "quantity"))
     assert movements == {("received", 10): 1, ("sold", -1): 10}
     assert sum(variant.movements.values_list("quantity", flat=True)) == variant.stock
+
+
+def test_twenty_concurrent_new_default_addresses_leave_exactly_one_default(make_user):
+    from accounts.models import Address
+    from tests.accounts.helpers import saved_address
+
+    # given a shopper with a default address
+    shopper = make_user("shopper")
+    saved_address(shopper)
+
+    # when twenty requests each add an address and make it the default
+    results = run_at_once(
+        lambda n: saved_address(shopper, f"上海市 上海市 浦东新区 {n}号", make_default=True),
+        range(20),
+    )
+
+    # then every address was saved, and exactly one is the default
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert Address.objects.filter(user=shopper).count() == 21
+    assert Address.objects.filter(user=shopper, is_default=True).count() == 1
