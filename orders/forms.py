@@ -86,9 +86,10 @@ class CheckoutForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.addresses = {str(address.pk): address for address in addresses}
         field = self.fields["address"]
-        field.choices = [(pk, str(address)) for pk, address in self.addresses.items()] + [
-            (NEW_ADDRESS, _("A new address"))
-        ]
+        field.choices = [
+            (pk, f"{address.recipient_name} {address.phone} · {address.one_line}")
+            for pk, address in self.addresses.items()
+        ] + [(NEW_ADDRESS, _("A new address"))]
         default = next((pk for pk, a in self.addresses.items() if a.is_default), NEW_ADDRESS)
         field.initial = default
         self.address_form = AddressForm(
