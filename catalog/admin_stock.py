@@ -28,6 +28,11 @@ from .models import Product, StockMovement, Variant
 MAX_RECEIVED = 1_000_000
 
 
+def _with(items, item) -> tuple:
+    """``items`` plus ``item`` at the end, unless the admin class already has it."""
+    return tuple(items) if item in items else (*items, item)
+
+
 class LowStockFilter(admin.SimpleListFilter):
     """Variants at or below their own low-stock threshold, or sold out."""
 
@@ -126,13 +131,13 @@ class StockVariantAdminMixin:
     change_form_template = "admin/catalog/variant/change_form.html"
 
     def get_readonly_fields(self, request, obj=None):
-        return (*super().get_readonly_fields(request, obj), "stock")
+        return _with(super().get_readonly_fields(request, obj), "stock")
 
     def get_list_filter(self, request):
-        return (*super().get_list_filter(request), LowStockFilter)
+        return _with(super().get_list_filter(request), LowStockFilter)
 
     def get_list_display(self, request):
-        return (*super().get_list_display(request), "stock_links")
+        return _with(super().get_list_display(request), "stock_links")
 
     @admin.display(description=gettext_lazy("Stock"))
     def stock_links(self, variant):
@@ -224,7 +229,7 @@ class ReadOnlyStockInlinesMixin:
         inlines = super().get_inline_instances(request, obj)
         for inline in inlines:
             if inline.model is Variant:
-                inline.readonly_fields = (*inline.readonly_fields, "stock")
+                inline.readonly_fields = _with(inline.readonly_fields, "stock")
         return inlines
 
 

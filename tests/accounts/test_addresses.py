@@ -130,3 +130,20 @@ def test_the_address_pages_need_a_sign_in(client):
     response = client.get(reverse("accounts:addresses"))
     assert response.status_code == 302
     assert reverse("accounts:login") in response.url
+
+
+def test_staff_adding_an_address_in_the_admin_keeps_one_default(admin_client, shopper):
+    prefix = "addresses"
+    data = {
+        "username": shopper.username,
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        f"{prefix}-TOTAL_FORMS": "1",
+        f"{prefix}-INITIAL_FORMS": "0",
+        **{f"{prefix}-0-{name}": value for name, value in VALID.items()},
+    }
+
+    response = admin_client.post(reverse("admin:accounts_user_change", args=[shopper.pk]), data)
+
+    assert response.status_code == 302, response.context["errors"]
+    assert defaults_of(shopper) == [shopper.addresses.get().pk]
