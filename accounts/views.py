@@ -36,7 +36,11 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
 
     def form_valid(self, form):
-        visitor_lines = dict(Cart(self.request.session).lines)  # login() may flush the session
+        cart, signed_in = Cart(self.request.session), self.request.user
+        if signed_in.is_authenticated and signed_in.pk != form.get_user().pk:
+            cart.save_for(signed_in)  # switching accounts: the cart stays with its owner
+            cart.clear()
+        visitor_lines = dict(cart.lines)  # login() may flush the session
         response = super().form_valid(form)
         if Cart(self.request.session).merge_in(visitor_lines, form.get_user()):
             messages.warning(

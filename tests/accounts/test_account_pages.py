@@ -129,3 +129,15 @@ def test_merging_never_exceeds_the_per_line_limit(client, shopper, make_variant)
     _login(client)
 
     assert _cart(client) == {str(variant.pk): MAX_QUANTITY}
+
+
+def test_switching_accounts_leaves_the_cart_with_its_owner(client, shopper, make_user, variant):
+    other = make_user("other")
+    client.force_login(other)
+    _add(client, variant, 2)
+
+    _login(client, "shopper")
+
+    assert _cart(client) == {}
+    other.refresh_from_db()
+    assert other.saved_cart == {str(variant.pk): 2}
