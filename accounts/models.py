@@ -1,14 +1,67 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+# A mainland China mobile number (手机号): 11 digits starting 13-19.
+mainland_mobile = RegexValidator(
+    r"^1[3-9][0-9]{9}$",
+    _("Enter an 11-digit mainland mobile number, e.g. 13800138000."),
+    code="invalid_mobile",
+)
 
 
 class User(AbstractUser):
     """A person who signs in: shopper, distributor or merchant staff."""
 
     phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    # The cart of the last session, kept at log-out and merged back at log-in
+    # ({variant id: quantity}); the live cart is in the session.
+    saved_cart = models.JSONField(_("saved cart"), default=dict, blank=True, editable=False)
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         swappable = "AUTH_USER_MODEL"
+
+
+class Address(models.Model):
+    """A shipping address in a shopper's address book (收货地址). One is the default."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="addresses",
+    )
+    recipient_name = models.CharField(_("recipient"), max_length=50)
+    phone = models.CharField(_("mobile phone"), max_length=11, validators=[mainland_mobile])
+    province = models.CharField(_("province"), max_length=20)
+    city = models.CharField(_("city"), max_length=20)
+    district = models.CharField(_("district"), max_length=20)
+    detail = models.CharField(_("street and number"), max_length=120)
+    is_default = models.BooleanField(_("default address"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["-is_default", "-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(is_default=True),
+                name="address_one_default_per_user",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.recipient_name} {self.one_line}"
+
+    @property
+    def one_line(self) -> str:
+        """The address as printed on a parcel: province city district, street."""
+        return " ".join(
+            part for part in (self.province, self.city, self.district, self.detail) if part
+        )

@@ -58,3 +58,6 @@ class VariantAdmin(admin.ModelAdmin):
     search_fields = ("sku", "name", "product__name", "product__name_en")
     list_select_related = ("product",)
     autocomplete_fields = ("product",)
+
+
+from . import admin_stock  # noqa: E402,F401 - stock admin, extends the classes above

@@ -98,6 +98,7 @@ class Variant(BilingualNameMixin):
         _("price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
     stock = models.PositiveIntegerField(_("stock"), default=0)
+    low_stock_threshold = models.PositiveIntegerField(_("low stock at or below"), default=5)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

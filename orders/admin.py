@@ -6,12 +6,12 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.admin import ReadOnlyInline
+from core.admin import ReadOnlyInline, SingletonAdmin
 from payments import services as payment_services
 
 from . import services
 from .forms import ShipForm
-from .models import Order, OrderEvent, OrderLine
+from .models import Order, OrderEvent, OrderLine, ShippingSettings
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -132,3 +132,8 @@ class OrderAdmin(admin.ModelAdmin):
             ),
             _("%(count)d order(s) refunded."),
         )
+
+
+@admin.register(ShippingSettings)
+class ShippingSettingsAdmin(SingletonAdmin):
+    fields = ("flat_fee", "free_above", "unpaid_timeout_minutes")

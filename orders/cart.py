@@ -1,8 +1,13 @@
-"""The shopping cart, kept in the session: it survives sign-in (Django keeps the
-session data when it rotates the key at login)."""
+"""The shopping cart, kept in the session.
+
+Signing out keeps the cart on the user (``save_for``); signing in merges the
+visitor's cart with it (``merge_in``): quantities add up, capped at the stock.
+"""
 
 from dataclasses import dataclass
 from decimal import Decimal
+
+from django.contrib.auth import get_user_model
 
 from catalog.models import Variant
 from core.money import ZERO
@@ -43,6 +48,37 @@ class Cart:
     def clear(self) -> None:
         self.lines = {}
         self._save()
+
+    def save_for(self, user) -> None:
+        """Keep this cart on ``user`` for their next sign-in (one query)."""
+        get_user_model().objects.filter(pk=user.pk).update(saved_cart=self.lines)
+
+    def merge_in(self, visitor_lines: dict[str, int], user) -> bool:
+        """Make this cart the sum of ``visitor_lines`` and the cart ``user`` saved.
+
+        Each quantity is capped at the stock (and MAX_QUANTITY); lines no longer
+        for sale drop out. Returns whether any quantity had to be lowered.
+        """
+        wanted: dict[int, int] = {}
+        for lines in (visitor_lines, user.saved_cart or {}):
+            for pk, qty in lines.items():
+                if str(pk).isdigit() and isinstance(qty, int) and qty > 0:
+                    wanted[int(pk)] = wanted.get(int(pk), 0) + qty
+        if user.saved_cart:
+            get_user_model().objects.filter(pk=user.pk).update(saved_cart={})
+            user.saved_cart = {}
+        variants = Variant.objects.select_related("product").in_bulk(wanted) if wanted else {}
+        self.lines, lowered = {}, False
+        for pk, qty in wanted.items():
+            variant = variants.get(pk)
+            if variant is None or not variant.is_purchasable:
+                continue
+            capped = min(qty, variant.stock, MAX_QUANTITY)
+            lowered |= capped < qty
+            if capped:
+                self.lines[str(pk)] = capped
+        self._save()
+        return lowered
 
     def _save(self) -> None:
         self.session[SESSION_KEY] = self.lines

@@ -1,7 +1,8 @@
 from django import forms
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import AddressForm
 from catalog.models import Variant
 
 from .cart import MAX_QUANTITY
@@ -25,11 +26,16 @@ class CartLineForm(forms.Form):
     def __init__(self, *args, allow_zero: bool = False, in_cart: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
         self.in_cart = in_cart
-        if allow_zero:
-            self.fields["quantity"].min_value = 0
-            self.fields["quantity"].validators = [
-                v for v in self.fields["quantity"].validators if v.code != "min_value"
-            ]
+        if allow_zero:  # updating: 0 removes the line, below 0 is still refused
+            field = self.fields["quantity"]
+            field.min_value = 0
+            field.validators = [v for v in field.validators if v.code != "min_value"]
+            field.validators.append(MinValueValidator(0))
+            field.error_messages = {
+                **field.error_messages,
+                "min_value": _("The quantity cannot be negative."),
+            }
+            field.widget.attrs["min"] = 0
 
     def clean_variant(self):
         variant = (
@@ -55,21 +61,57 @@ class CartLineForm(forms.Form):
         return cleaned
 
 
-phone_validator = RegexValidator(
-    r"^\+?[0-9][0-9 -]{5,18}$", _("Enter a valid phone number, e.g. 13800138000.")
-)
+NEW_ADDRESS = "new"
 
 
 class CheckoutForm(forms.Form):
-    recipient_name = forms.CharField(label=_("Recipient"), max_length=50)
-    recipient_phone = forms.CharField(label=_("Phone"), max_length=20, validators=[phone_validator])
-    address = forms.CharField(
-        label=_("Shipping address"),
-        max_length=255,
-        widget=forms.Textarea(attrs={"rows": 2}),
+    """Where to ship (a saved address of the user's, or a new one) and a note.
+
+    The new address's own fields are an ``AddressForm`` (prefix "new"), checked
+    only when "new" is chosen; ``address_form`` is that form.
+    """
+
+    address = forms.ChoiceField(
+        label=_("Ship to"),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose where to ship the order."),
+            "invalid_choice": _("That address is not in your address book. Choose another."),
+        },
     )
     note = forms.CharField(label=_("Note to the seller"), max_length=200, required=False)
     checkout_token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, addresses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.addresses = {str(address.pk): address for address in addresses}
+        field = self.fields["address"]
+        field.choices = [
+            (pk, f"{address.recipient_name} {address.phone} · {address.one_line}")
+            for pk, address in self.addresses.items()
+        ] + [(NEW_ADDRESS, _("A new address"))]
+        default = next((pk for pk, a in self.addresses.items() if a.is_default), NEW_ADDRESS)
+        field.initial = default
+        self.address_form = AddressForm(
+            self.data if self.is_bound else None, prefix=NEW_ADDRESS, use_required_attribute=False
+        )
+
+    @property
+    def wants_new_address(self) -> bool:
+        chosen = self.data.get("address") if self.is_bound else self.fields["address"].initial
+        return chosen == NEW_ADDRESS
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if self.wants_new_address:
+            return self.address_form.is_valid() and valid
+        return valid
+
+    def chosen_address(self):
+        """The saved Address chosen, or the unsaved one typed in (after is_valid())."""
+        if self.cleaned_data["address"] == NEW_ADDRESS:
+            return self.address_form.instance
+        return self.addresses[self.cleaned_data["address"]]
 
 
 class ShipForm(forms.Form):

@@ -1,10 +1,15 @@
 import secrets
+from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from core.money import ZERO, to_cents
 
 
 def new_order_number() -> str:
@@ -169,3 +174,81 @@ class OrderEvent(models.Model):
 
     def __str__(self):
         return f"{self.order_id}: {self.from_status or '-'} → {self.to_status}"
+
+
+def _default_flat_fee():
+    return settings.SHIPPING_FLAT_FEE
+
+
+def _default_free_above():
+    return settings.SHIPPING_FREE_ABOVE
+
+
+def _default_unpaid_minutes():
+    return int(settings.ORDER_PAYMENT_TIMEOUT.total_seconds() // 60)
+
+
+class ShippingSettings(models.Model):
+    """Shipping and payment-timeout rules (配送设置): one row, edited in the admin.
+
+    The first row takes its values from the old settings (SHIPPING_FLAT_FEE,
+    SHIPPING_FREE_ABOVE, ORDER_PAYMENT_TIMEOUT_MINUTES), so a deployment keeps
+    behaving as before until staff change it.
+    """
+
+    SINGLETON_PK = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_PK, editable=False)
+    flat_fee = models.DecimalField(
+        _("flat shipping fee"),
+        max_digits=12,
+        decimal_places=2,
+        default=_default_flat_fee,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    free_above = models.DecimalField(
+        _("free shipping from"),
+        max_digits=12,
+        decimal_places=2,
+        default=_default_free_above,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Orders whose goods total reaches this amount ship for free."),
+    )
+    unpaid_timeout_minutes = models.PositiveIntegerField(
+        _("unpaid orders are cancelled after (minutes)"),
+        default=_default_unpaid_minutes,
+        validators=[MinValueValidator(1)],
+        help_text=_("Also how long a checkout page stays valid."),
+    )
+
+    class Meta:
+        verbose_name = _("shipping settings")
+        verbose_name_plural = _("shipping settings")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="shipping_settings_singleton"),
+            models.CheckConstraint(
+                condition=models.Q(flat_fee__gte=0, free_above__gte=0),
+                name="shipping_settings_amounts_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unpaid_timeout_minutes__gte=1),
+                name="shipping_settings_timeout_gte_1",
+            ),
+        ]
+
+    def __str__(self):
+        return str(_("Shipping settings"))
+
+    @classmethod
+    def get_solo(cls) -> "ShippingSettings":
+        """The one row, created with the defaults the first time it is asked for."""
+        obj, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return obj
+
+    @property
+    def unpaid_timeout(self) -> timedelta:
+        return timedelta(minutes=self.unpaid_timeout_minutes)
+
+    def fee_for(self, subtotal: Decimal) -> Decimal:
+        """The shipping fee of an order whose goods cost `subtotal`."""
+        return ZERO if subtotal >= self.free_above else to_cents(self.flat_fee)

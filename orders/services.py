@@ -8,8 +8,8 @@ primary-key order so concurrent checkouts cannot deadlock.
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,11 +17,11 @@ from django.utils.translation import gettext as _
 from catalog import inventory
 from catalog.models import Variant
 from commissions import services as commission_services
-from core.money import ZERO, to_cents
+from core.money import to_cents
 from distributors import services as distributor_services
 from distributors.selectors import referral_chain_ids
 
-from .models import Order, OrderEvent, OrderLine, new_order_number
+from .models import Order, OrderEvent, OrderLine, ShippingSettings, new_order_number
 
 
 class OrderError(Exception):
@@ -65,11 +65,16 @@ class ShippingAddress:
     recipient_phone: str
     address: str
 
+    @classmethod
+    def of(cls, address) -> "ShippingAddress":
+        """The parcel label of an address-book entry (accounts.Address)."""
+        return cls(address.recipient_name, address.phone, address.one_line)
 
-def shipping_fee_for(subtotal) -> "Decimal":  # noqa: F821 - Decimal, see core.money
-    if subtotal >= settings.SHIPPING_FREE_ABOVE:
-        return ZERO
-    return to_cents(settings.SHIPPING_FLAT_FEE)
+
+def shipping_fee_for(subtotal: Decimal, rules: ShippingSettings | None = None) -> Decimal:
+    """The shipping fee for a goods total, by the admin's ShippingSettings (one query
+    unless the caller passes the `rules` it already read)."""
+    return (rules or ShippingSettings.get_solo()).fee_for(subtotal)
 
 
 @transaction.atomic
@@ -81,6 +86,7 @@ def place_order(
     note: str = "",
     referral_code: str = "",
     checkout_token: uuid.UUID | None = None,
+    shipping_rules: ShippingSettings | None = None,
 ) -> Order:
     """Create a pending order from (variant id, quantity) pairs.
 
@@ -119,7 +125,7 @@ def place_order(
         raise OutOfStock(variants[short.variant_id], short.available) from None
 
     subtotal = to_cents(sum(variants[pk].price * qty for pk, qty in quantities.items()))
-    shipping = shipping_fee_for(subtotal)
+    shipping = shipping_fee_for(subtotal, shipping_rules)
     # The customer binding (推广关系) decides; self-purchase (自购返佣) as the plan says.
     plan = commission_services.active_plan()
     distributor = distributor_services.resolve_attribution(
@@ -265,8 +271,8 @@ def mark_refunded(order: Order, *, actor=None, reason: str = "", restock: bool =
 
 
 def cancel_unpaid_orders(*, now: datetime | None = None) -> int:
-    """Cancel every order still unpaid after ORDER_PAYMENT_TIMEOUT. Returns how many."""
-    cutoff = (now or timezone.now()) - settings.ORDER_PAYMENT_TIMEOUT
+    """Cancel every order still unpaid after ShippingSettings' timeout. Returns how many."""
+    cutoff = (now or timezone.now()) - ShippingSettings.get_solo().unpaid_timeout
     cancelled = 0
     stale = Order.objects.filter(
         status=Order.Status.PENDING_PAYMENT, created_at__lt=cutoff

@@ -1,27 +1,35 @@
-from django.conf import settings
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import selectors as selectors_accounts
+from accounts import services as account_services
 from core.money import ZERO
 from distributors.middleware import referral_code
 
 from . import services
 from .cart import Cart
 from .forms import CartLineForm, CheckoutForm
-from .models import Order
+from .models import Order, ShippingSettings
 
 CHECKOUT_TOKEN_KEY = "checkout_token"  # noqa: S105 - a session key
+CHECKOUT_ISSUED_KEY = "checkout_token_issued"  # noqa: S105 - a session key
+TOKEN_FIELD = "checkout_token"  # noqa: S105 - a form field
 
 
 def cart_detail(request):
     items = Cart(request.session).items()
     subtotal = Cart.subtotal(items)
-    shipping = services.shipping_fee_for(subtotal) if items else ZERO
+    rules = ShippingSettings.get_solo()
+    shipping = services.shipping_fee_for(subtotal, rules) if items else ZERO
     return render(
         request,
         "orders/cart.html",
@@ -30,7 +38,7 @@ def cart_detail(request):
             "subtotal": subtotal,
             "shipping": shipping,
             "total": subtotal + shipping,
-            "free_shipping_above": settings.SHIPPING_FREE_ABOVE,
+            "free_shipping_above": rules.free_above,
         },
     )
 
@@ -65,7 +73,9 @@ def _safe_next(request) -> str:
 def cart_update(request):
     cart = Cart(request.session)
     form = CartLineForm(request.POST, allow_zero=True)
-    if form.is_valid():
+    if form.is_valid() and not cart.quantity_of(form.cleaned_data["variant"].pk):
+        messages.error(request, _("This item is not in your cart."))
+    elif form.is_valid():
         cart.set(form.cleaned_data["variant"].pk, form.cleaned_data["quantity"])
         messages.success(request, _("Your cart was updated."))
     else:
@@ -78,48 +88,107 @@ def _form_errors(form) -> list[str]:
     return [error for errors in form.errors.values() for error in errors]
 
 
+def _issue_checkout_token(request) -> str:
+    """A fresh one-time token for the checkout form, remembered with its time."""
+    token = str(services.new_checkout_token())
+    request.session[CHECKOUT_TOKEN_KEY] = token
+    request.session[CHECKOUT_ISSUED_KEY] = timezone.now().timestamp()
+    return token
+
+
+def _order_placed_with(user, token) -> Order | None:
+    """The user's order made with checkout ``token``, if any."""
+    try:
+        token = uuid.UUID(str(token))
+    except ValueError:
+        return None
+    return Order.objects.filter(user=user, checkout_token=token).first()
+
+
+def _token_is_current(request, token, rules: ShippingSettings) -> bool:
+    """The posted token is the one this session was given, and not older than
+    the unpaid-order timeout (prices and stock may have moved since)."""
+    issued = request.session.get(CHECKOUT_ISSUED_KEY, 0)
+    age = timezone.now().timestamp() - issued
+    return token == request.session.get(CHECKOUT_TOKEN_KEY) and age <= (
+        rules.unpaid_timeout.total_seconds()
+    )
+
+
 @login_required
 def checkout(request):
+    """Choose an address (or add one), see the totals, place the order once."""
+    if request.method == "POST":
+        # A token that already made an order: this is a resubmission (back button,
+        # double click), whatever the cart holds now. Show that order.
+        placed = _order_placed_with(request.user, request.POST.get(TOKEN_FIELD))
+        if placed is not None:
+            messages.info(request, _("This order was already placed. Here it is."))
+            return redirect(placed)
     cart = Cart(request.session)
     items = cart.items()
     if not items:
         messages.info(request, _("Your cart is empty."))
         return redirect("orders:cart")
     subtotal = Cart.subtotal(items)
-    if request.method == "POST":
-        form = CheckoutForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
+    rules = ShippingSettings.get_solo()
+    addresses = list(selectors_accounts.addresses_of(request.user))
+    form = CheckoutForm(request.POST or None, addresses=addresses)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if not _token_is_current(request, str(data["checkout_token"]), rules):
+            _issue_checkout_token(request)
+            messages.error(
+                request,
+                _(
+                    "This checkout page has expired. Check your order and the totals, "
+                    "then place it again."
+                ),
+            )
+            return redirect("orders:checkout")
+        address = form.chosen_address()
+        try:
+            with transaction.atomic():
+                if address.pk is None:  # typed in: it joins the address book
+                    address.user = request.user
+                    account_services.save_address(
+                        address, make_default=form.address_form.cleaned_data["make_default"]
+                    )
                 order = services.place_order(
                     request.user,
-                    cart.as_pairs(),
-                    address=services.ShippingAddress(
-                        data["recipient_name"], data["recipient_phone"], data["address"]
-                    ),
+                    [(item.variant.pk, item.quantity) for item in items],  # what was shown
+                    address=services.ShippingAddress.of(address),
                     note=data["note"],
                     referral_code=referral_code(request),
                     checkout_token=data["checkout_token"],
+                    shipping_rules=rules,
                 )
-            except services.OrderError as exc:
-                messages.error(request, str(exc))
-                return redirect("orders:cart")
-            cart.clear()
-            request.session.pop(CHECKOUT_TOKEN_KEY, None)
-            return redirect(order)
-    else:
-        token = request.session.setdefault(CHECKOUT_TOKEN_KEY, str(services.new_checkout_token()))
-        form = CheckoutForm(initial={"checkout_token": token})
+        except services.OrderError as exc:
+            messages.error(request, str(exc))
+            return redirect("orders:cart")
+        cart.clear()
+        request.session.pop(CHECKOUT_TOKEN_KEY, None)
+        request.session.pop(CHECKOUT_ISSUED_KEY, None)
+        return redirect(order)
+    if not form.is_bound:
+        token = request.session.get(CHECKOUT_TOKEN_KEY)
+        if not token or not _token_is_current(request, token, rules):
+            token = _issue_checkout_token(request)
+        form.initial["checkout_token"] = token
+    shipping = services.shipping_fee_for(subtotal, rules)
     return render(
         request,
         "orders/checkout.html",
         {
             "form": form,
+            "address_form": form.address_form,
+            "addresses": addresses,
             "items": items,
+            "rules": rules,
             "subtotal": subtotal,
-            "shipping": services.shipping_fee_for(subtotal),
-            "total": subtotal + services.shipping_fee_for(subtotal),
-            "payment_timeout_minutes": int(settings.ORDER_PAYMENT_TIMEOUT.total_seconds() // 60),
+            "shipping": shipping,
+            "total": subtotal + shipping,
+            "payment_timeout_minutes": rules.unpaid_timeout_minutes,
         },
     )
 

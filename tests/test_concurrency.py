@@ -6,6 +6,7 @@ the thread closes when it is done. The tests need committed data that other
 connections can see, hence `transaction=True`.
 """
 
+import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -14,6 +15,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from catalog.models import Variant
 from commissions.models import Commission, LedgerEntry
@@ -29,6 +31,15 @@ from payments.services import start_payment
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 THREAD_TIMEOUT = 60  # seconds; a thread still running after this is a deadlock
+
+
+def _start_and_join(threads: list[threading.Thread]) -> None:
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=THREAD_TIMEOUT)
+    stuck = [thread.name for thread in threads if thread.is_alive()]
+    assert not stuck, f"threads still running after {THREAD_TIMEOUT}s: {stuck}"
 
 
 def run_at_once(work: Callable, arguments: Iterable) -> list:
@@ -54,12 +65,7 @@ def run_at_once(work: Callable, arguments: Iterable) -> list:
         threading.Thread(target=run, args=(index, argument), name=f"racer-{index}")
         for index, argument in enumerate(arguments)
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=THREAD_TIMEOUT)
-    stuck = [thread.name for thread in threads if thread.is_alive()]
-    assert not stuck, f"threads still running after {THREAD_TIMEOUT}s: {stuck}"
+    _start_and_join(threads)
     return results
 
 
@@ -178,3 +184,89 @@ def test_fifty_concurrent_joins_under_different_parents_of_one_tree_leave_a_vali
     as_left = _tree_snapshot()
     Distributor.objects.rebuild()
     assert as_left == _tree_snapshot()
+
+
+def run_on_pool(work: Callable, arguments: Iterable, *, workers: int = 40) -> list:
+    """Run `work(argument)` for every argument over `workers` threads started together.
+
+    Many more calls than PostgreSQL connections: each worker thread waits on a
+    barrier, then takes arguments from a shared queue until it is empty, closing
+    its connection after each call (with the pool, it goes back to the pool).
+    Returns results or exceptions in the order of `arguments`.
+    """
+    arguments = list(arguments)
+    pending: queue.SimpleQueue = queue.SimpleQueue()
+    for index, argument in enumerate(arguments):
+        pending.put((index, argument))
+    barrier = threading.Barrier(workers)
+    results: list = [None] * len(arguments)
+
+    def worker():
+        barrier.wait(timeout=THREAD_TIMEOUT)
+        while True:
+            try:
+                index, argument = pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                results[index] = work(argument)
+            except Exception as exc:  # noqa: BLE001 - the test asserts on it
+                results[index] = exc
+            finally:
+                connection.close()
+
+    threads = [threading.Thread(target=worker, name=f"worker-{n}") for n in range(workers)]
+    _start_and_join(threads)
+    return results
+
+
+def test_two_hundred_checkouts_for_the_last_ten_units_sell_exactly_ten(
+    django_user_model, make_variant, address
+):
+    # given ten units, received as a movement, and 200 shoppers
+    variant = make_variant(stock=10)
+    shoppers = django_user_model.objects.bulk_create(
+        django_user_model(username=f"buyer{n}", email=f"buyer{n}@example.com") for n in range(200)
+    )
+
+    # when all of them check out one unit at once
+    def checkout(user):
+        with translation.override("en"):
+            return place_order(user, [(variant.pk, 1)], address=address)
+
+    results = run_on_pool(checkout, shoppers, workers=40)
+
+    # then exactly ten orders, and everyone else is told it is sold out
+    outcomes = Counter(type(result).__name__ for result in results)
+    assert outcomes == {"Order": 10, "OutOfStock": 190}, [
+        r for r in results if not isinstance(r, Order | OutOfStock)
+    ]
+    sold_out = {str(r) for r in results if isinstance(r, OutOfStock)}
+    assert sold_out == {f"{variant} is out of stock."}
+    assert Order.objects.filter(lines__variant=variant).count() == 10
+    variant.refresh_from_db()
+    assert variant.stock == 0
+    # the ledger explains the stock: 10 received, 10 sold one by one
+    movements = Counter(variant.movements.values_list("kind", "quantity"))
+    assert movements == {("received", 10): 1, ("sold", -1): 10}
+    assert sum(variant.movements.values_list("quantity", flat=True)) == variant.stock
+
+
+def test_twenty_concurrent_new_default_addresses_leave_exactly_one_default(make_user):
+    from accounts.models import Address
+    from tests.accounts.helpers import saved_address
+
+    # given a shopper with a default address
+    shopper = make_user("shopper")
+    saved_address(shopper)
+
+    # when twenty requests each add an address and make it the default
+    results = run_at_once(
+        lambda n: saved_address(shopper, f"上海市 上海市 浦东新区 {n}号", make_default=True),
+        range(20),
+    )
+
+    # then every address was saved, and exactly one is the default
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert Address.objects.filter(user=shopper).count() == 21
+    assert Address.objects.filter(user=shopper, is_default=True).count() == 1

@@ -60,9 +60,13 @@ def test_referred_purchase_pays_two_levels_of_commission(
     response = shopper.post(
         reverse("orders:checkout"),
         {
-            "recipient_name": "王五",
-            "recipient_phone": "13800138000",
-            "address": "北京市朝阳区建国路 1 号",
+            "address": "new",
+            "new-recipient_name": "王五",
+            "new-phone": "13800138000",
+            "new-province": "北京市",
+            "new-city": "北京市",
+            "new-district": "朝阳区",
+            "new-detail": "建国路 1 号",
             "checkout_token": shopper.session["checkout_token"],
         },
     )

@@ -71,9 +71,13 @@ def test_checkout_with_an_expired_cart_line_changes_nothing(client, variant, sho
     response = client.post(
         reverse("orders:checkout"),
         {
-            "recipient_name": "张三",
-            "recipient_phone": "13800138000",
-            "address": "上海",
+            "address": "new",
+            "new-recipient_name": "张三",
+            "new-phone": "13800138000",
+            "new-province": "上海市",
+            "new-city": "上海市",
+            "new-district": "浦东新区",
+            "new-detail": "世纪大道 100 号",
             "checkout_token": client.session["checkout_token"],
         },
     )

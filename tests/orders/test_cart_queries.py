@@ -1,0 +1,92 @@
+"""Fixed query counts of the cart and checkout pages: the same with 1 or 3 lines
+in the cart, and with 10 or 1,000 products in the catalog."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from catalog.models import Product, Variant
+from orders.models import Order, ShippingSettings
+from tests.accounts.helpers import saved_address
+
+# session, cart variants (one query), shipping settings, the user (header)
+CART_PAGE = 4
+# session, user, cart variants, shipping settings, the address book,
+# + saving the new checkout token in the session (savepoint, update, release)
+CHECKOUT_PAGE = 5 + 3
+# The view: session, user, token reuse check, cart variants, shipping settings,
+# address book (6) and its transaction (2: savepoint, release). place_order: its
+# transaction (2), reuse check, variants locked with their products (2),
+# inventory.sell (5: savepoint, lock, update, movements, release), the plan (1),
+# the attribution (7: 3 reads, 4 savepoint statements), the order (3), lines and
+# event (2); then the session update (3).
+PLACE_ORDER = 33
+
+
+@pytest.fixture
+def catalog_of(category):
+    """catalog_of(n): n products with one variant each, made in two queries."""
+
+    def make(n):
+        products = Product.objects.bulk_create(
+            Product(category=category, name=f"商品{i}", name_en=f"Item {i}", slug=f"item-{i}")
+            for i in range(n)
+        )
+        return Variant.objects.bulk_create(
+            Variant(product=p, name="500ml", sku=f"Q-{p.pk}", price=Decimal("20.00"), stock=50)
+            for p in products
+        )
+
+    return make
+
+
+@pytest.fixture
+def shopping(client, shopper, catalog_of):
+    """shopping(products=10, lines=1): a signed-in shopper with `lines` in the cart."""
+    ShippingSettings.get_solo()  # the row exists, as it does after the first request
+    saved_address(shopper)
+    client.force_login(shopper)
+
+    def start(products, lines):
+        variants = catalog_of(products)
+        for variant in variants[:lines]:
+            client.post(reverse("orders:cart_add"), {"variant": variant.pk, "quantity": 2})
+        return variants[:lines]
+
+    return start
+
+
+SIZES = pytest.mark.parametrize(("products", "lines"), [(10, 1), (10, 3), (1000, 1), (1000, 3)])
+
+
+@SIZES
+@pytest.mark.parametrize(("page", "queries"), [("cart", CART_PAGE), ("checkout", CHECKOUT_PAGE)])
+def test_the_page_has_a_fixed_number_of_queries(
+    client, shopping, products, lines, page, queries, django_assert_num_queries
+):
+    shopping(products, lines)
+
+    with django_assert_num_queries(queries):
+        response = client.get(reverse(f"orders:{page}"))
+
+    assert len(response.context["items"]) == lines
+
+
+@SIZES
+def test_placing_the_order_has_a_fixed_number_of_queries(
+    client, shopper, shopping, products, lines, django_assert_num_queries
+):
+    shopping(products, lines)
+    client.get(reverse("orders:checkout"))
+    data = {
+        "address": shopper.addresses.get().pk,
+        "checkout_token": client.session["checkout_token"],
+    }
+
+    with django_assert_num_queries(PLACE_ORDER):
+        response = client.post(reverse("orders:checkout"), data)
+
+    order = Order.objects.get()
+    assert response.url == order.get_absolute_url()
+    assert order.lines.count() == lines
