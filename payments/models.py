@@ -10,6 +10,13 @@ def new_payment_reference() -> str:
     return "P" + secrets.token_hex(12).upper()
 
 
+GATEWAY_NAMES = {
+    "sandbox": _("Sandbox (test payment)"),
+    "alipay": _("Alipay"),
+    "wechat": _("WeChat Pay"),
+}
+
+
 class Payment(models.Model):
     """One attempt to pay one order through one gateway (支付)."""
 
@@ -50,6 +57,10 @@ class Payment(models.Model):
 
     def __str__(self):
         return self.reference
+
+    @property
+    def gateway_name(self) -> str:
+        return str(GATEWAY_NAMES.get(self.gateway, self.gateway))
 
 
 class PaymentNotification(models.Model):
