@@ -3,15 +3,26 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.admin import ReadOnlyInline
+from core.money import format_cny
 from payments import services as payment_services
 
-from . import services
+from . import aftersale, services
 from .forms import ShipForm
-from .models import Order, OrderEvent, OrderLine
+from .models import (
+    AfterSaleLine,
+    AfterSaleRequest,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Shipment,
+    TrackingEvent,
+)
+from .tracking import get_adapter
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -24,6 +35,28 @@ class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
     fields = ("created_at", "from_status", "to_status", "actor", "note")
     readonly_fields = fields
+
+
+class ShipmentInline(ReadOnlyInline):
+    model = Shipment
+    fields = ("carrier", "tracking_number", "shipped_at", "delivered_at", "tracking_link")
+    readonly_fields = fields
+    show_change_link = True
+
+    @admin.display(description=gettext_lazy("tracking"))
+    def tracking_link(self, shipment):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:orders_shipment_change", args=[shipment.pk]),
+            _("Tracking events"),
+        )
+
+
+class AfterSaleInline(ReadOnlyInline):
+    model = AfterSaleRequest
+    fields = ("created_at", "kind", "reason", "amount", "status", "decided_by", "decision_note")
+    readonly_fields = fields
+    show_change_link = True
 
 
 @admin.register(Order)
@@ -41,7 +74,7 @@ class OrderAdmin(admin.ModelAdmin):
     )
     list_select_related = ("user", "distributor__user")
     date_hierarchy = "created_at"
-    inlines = [OrderLineInline, OrderEventInline]
+    inlines = [OrderLineInline, ShipmentInline, AfterSaleInline, OrderEventInline]
     actions = ["complete_orders", "cancel_orders", "refund_orders"]
     readonly_fields = [f.name for f in Order._meta.fields]
     change_form_template = "admin/orders/order/change_form.html"
@@ -132,3 +165,136 @@ class OrderAdmin(admin.ModelAdmin):
             ),
             _("%(count)d order(s) refunded."),
         )
+
+
+class TrackingEventInline(admin.TabularInline):
+    """Staff type the steps of carriers without an adapter; carriers' steps stay as they came."""
+
+    model = TrackingEvent
+    fields = ("time", "place", "description", "source")
+    readonly_fields = ("source",)
+    extra = 1
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(admin.ModelAdmin):
+    list_display = ("order", "carrier", "tracking_number", "shipped_at", "delivered_at")
+    list_filter = ("carrier", "shipped_at")
+    search_fields = ("tracking_number", "order__number")
+    list_select_related = ("order",)
+    readonly_fields = (
+        "order",
+        "carrier",
+        "tracking_number",
+        "shipped_at",
+        "delivered_at",
+        "last_polled_at",
+    )
+    inlines = [TrackingEventInline]
+    actions = ["poll_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_formset(self, request, form, formset, change):
+        for event in formset.save(commit=False):
+            event.source = TrackingEvent.Source.ADMIN
+            event.save()
+
+    @admin.action(description=gettext_lazy("Ask the carrier for news now"), permissions=["change"])
+    def poll_now(self, request, queryset):
+        added = 0
+        for shipment in queryset.select_related("order"):
+            adapter = get_adapter(shipment.carrier)
+            if adapter is not None:
+                added += services.record_tracking(
+                    shipment, adapter.fetch_events(shipment), source=TrackingEvent.Source.CARRIER
+                )
+        self.message_user(request, _("%(count)d new tracking event(s).") % {"count": added})
+
+
+class AfterSaleLineInline(ReadOnlyInline):
+    model = AfterSaleLine
+    fields = ("order_line", "quantity", "amount")
+    readonly_fields = fields
+
+
+@admin.register(AfterSaleRequest)
+class AfterSaleRequestAdmin(admin.ModelAdmin):
+    """Refund requests (售后): read, then approve (refunds) or reject with a note."""
+
+    list_display = ("order", "kind", "reason", "amount", "status", "created_at", "decided_by")
+    list_filter = ("status", "kind", "reason", "created_at")
+    search_fields = ("order__number", "order__user__username")
+    list_select_related = ("order", "decided_by")
+    readonly_fields = [f.name for f in AfterSaleRequest._meta.fields]
+    inlines = [AfterSaleLineInline]
+    actions = ["approve_requests"]
+    change_form_template = "admin/orders/aftersalerequest/change_form.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="orders_aftersalerequest_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request, pk):
+        """Approve (refund through the gateway) or reject, with a note the shopper reads."""
+        if not self.has_change_permission(request) or request.method != "POST":
+            raise PermissionDenied
+        after_sale = get_object_or_404(AfterSaleRequest, pk=pk)
+        note = request.POST.get("note", "")
+        try:
+            if request.POST.get("decision") == "approve":
+                aftersale.approve(
+                    after_sale,
+                    actor=request.user,
+                    note=note,
+                    restock=request.POST.get("restock") == "on",
+                )
+                done = _("Refund of %(amount)s approved and paid back.")
+            elif request.POST.get("decision") == "reject":
+                aftersale.reject(after_sale, actor=request.user, note=note)
+                done = _("Request rejected.")
+            else:
+                raise aftersale.AfterSaleError(_("Choose to approve or to reject."))
+        except (services.OrderError, payment_services.PaymentError) as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(
+                request, done % {"amount": format_cny(after_sale.amount)}, messages.SUCCESS
+            )
+        return redirect(reverse("admin:orders_aftersalerequest_change", args=[pk]))
+
+    @admin.action(
+        description=gettext_lazy("Approve and refund selected requests"), permissions=["change"]
+    )
+    def approve_requests(self, request, queryset):
+        done = 0
+        for after_sale in queryset.order_by("pk"):
+            try:
+                aftersale.approve(after_sale, actor=request.user)
+            except (services.OrderError, payment_services.PaymentError) as exc:
+                self.message_user(request, f"{after_sale.order}: {exc}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request, _("%(count)d request(s) refunded.") % {"count": done}, messages.SUCCESS
+            )
