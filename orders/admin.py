@@ -37,6 +37,45 @@ class OrderEventInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class ServiceWrittenAdmin(admin.ModelAdmin):
+    """Rows written by services only: no add or delete; extra views and actions call services."""
+
+    # (route under the object, method name, url name suffix)
+    object_views: tuple[tuple[str, str, str], ...] = ()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            *(
+                path(
+                    f"<int:pk>/{route}/",
+                    self.admin_site.admin_view(getattr(self, method)),
+                    name=f"{opts.app_label}_{opts.model_name}_{suffix}",
+                )
+                for route, method, suffix in self.object_views
+            ),
+            *super().get_urls(),
+        ]
+
+    def _apply(self, request, queryset, action, done_message):
+        done = 0
+        for obj in queryset.order_by("pk"):
+            try:
+                action(obj)
+            except (services.OrderError, payment_services.PaymentError) as exc:
+                self.message_user(request, f"{obj}: {exc}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+
 class ShipmentInline(ReadOnlyInline):
     model = Shipment
     fields = ("carrier", "tracking_number", "shipped_at", "delivered_at", "tracking_link")
@@ -60,7 +99,7 @@ class AfterSaleInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ServiceWrittenAdmin):
     """Orders are changed only through the state machine: ship, complete, cancel, refund."""
 
     list_display = ("number", "user", "status", "total", "distributor", "created_at", "paid_at")
@@ -78,22 +117,7 @@ class OrderAdmin(admin.ModelAdmin):
     actions = ["complete_orders", "cancel_orders", "refund_orders"]
     readonly_fields = [f.name for f in Order._meta.fields]
     change_form_template = "admin/orders/order/change_form.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/ship/",
-                self.admin_site.admin_view(self.ship_view),
-                name="orders_order_ship",
-            ),
-            *super().get_urls(),
-        ]
+    object_views = (("ship", "ship_view", "ship"),)
 
     def ship_view(self, request, pk):
         if not self.has_change_permission(request):
@@ -118,18 +142,6 @@ class OrderAdmin(admin.ModelAdmin):
             "title": _("Ship order %(number)s") % {"number": order.number},
         }
         return TemplateResponse(request, "admin/orders/order/ship.html", context)
-
-    def _apply(self, request, queryset, action, done_message):
-        done = 0
-        for order in queryset.order_by("pk"):
-            try:
-                action(order)
-            except (services.OrderError, payment_services.PaymentError) as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
 
     @admin.action(
         description=gettext_lazy("Mark selected orders as completed"), permissions=["change"]
@@ -180,7 +192,7 @@ class TrackingEventInline(admin.TabularInline):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(admin.ModelAdmin):
+class ShipmentAdmin(ServiceWrittenAdmin):
     list_display = ("order", "carrier", "tracking_number", "shipped_at", "delivered_at")
     list_filter = ("carrier", "shipped_at")
     search_fields = ("tracking_number", "order__number")
@@ -195,12 +207,6 @@ class ShipmentAdmin(admin.ModelAdmin):
     )
     inlines = [TrackingEventInline]
     actions = ["poll_now"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def save_formset(self, request, form, formset, change):
         for event in formset.save(commit=False):
@@ -226,7 +232,7 @@ class AfterSaleLineInline(ReadOnlyInline):
 
 
 @admin.register(AfterSaleRequest)
-class AfterSaleRequestAdmin(admin.ModelAdmin):
+class AfterSaleRequestAdmin(ServiceWrittenAdmin):
     """Refund requests (售后): read, then approve (refunds) or reject with a note."""
 
     list_display = ("order", "kind", "reason", "amount", "status", "created_at", "decided_by")
@@ -237,22 +243,7 @@ class AfterSaleRequestAdmin(admin.ModelAdmin):
     inlines = [AfterSaleLineInline]
     actions = ["approve_requests"]
     change_form_template = "admin/orders/aftersalerequest/change_form.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/decide/",
-                self.admin_site.admin_view(self.decide_view),
-                name="orders_aftersalerequest_decide",
-            ),
-            *super().get_urls(),
-        ]
+    object_views = (("decide", "decide_view", "decide"),)
 
     def decide_view(self, request, pk):
         """Approve (refund through the gateway) or reject, with a note the shopper reads."""
@@ -286,15 +277,9 @@ class AfterSaleRequestAdmin(admin.ModelAdmin):
         description=gettext_lazy("Approve and refund selected requests"), permissions=["change"]
     )
     def approve_requests(self, request, queryset):
-        done = 0
-        for after_sale in queryset.order_by("pk"):
-            try:
-                aftersale.approve(after_sale, actor=request.user)
-            except (services.OrderError, payment_services.PaymentError) as exc:
-                self.message_user(request, f"{after_sale.order}: {exc}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(
-                request, _("%(count)d request(s) refunded.") % {"count": done}, messages.SUCCESS
-            )
+        self._apply(
+            request,
+            queryset,
+            lambda after_sale: aftersale.approve(after_sale, actor=request.user),
+            _("%(count)d request(s) refunded."),
+        )
