@@ -252,10 +252,12 @@ def ship_order(order: Order, *, carrier: str, tracking_number: str, actor) -> Or
 def record_tracking(shipment: Shipment, updates: list[TrackingUpdate], *, source: str) -> int:
     """Store the steps not stored yet; marks the order delivered if one says so.
 
-    Idempotent: a step already stored (same time and description) is skipped,
-    also when two pollers race (unique constraint). Returns how many were new.
+    Idempotent: a step already stored (same time and description) is skipped
+    (unique constraint); pollers of one shipment take its row lock in turn, so
+    each step is counted new once. Returns how many were new.
     """
     with transaction.atomic():
+        shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
         before = shipment.events.count()
         TrackingEvent.objects.bulk_create(
             [
