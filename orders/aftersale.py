@@ -201,6 +201,9 @@ def approve(
     order.refunded_total += request.amount
     order.save(update_fields=["refunded_total"])
     _transition(order, to_status, actor=actor, note=f"{reason} {format_cny(request.amount)}")
+    # Accrual runs in a task after payment; if it has not run yet, run it now
+    # (idempotent, under the order lock we hold) so there is something to reverse.
+    commission_services.accrue_commissions(order.pk)
     goods_refunded = order.after_sales.filter(status=AfterSaleRequest.Status.REFUNDED).aggregate(
         total=Sum("goods_amount")
     )["total"]

@@ -319,6 +319,9 @@ def poll_tracking() -> int:
     return added
 
 
+RECEIPT_NOTE = "receipt confirmed"  # the order page tells these events apart by it
+
+
 @transaction.atomic
 def confirm_receipt(order: Order, *, actor=None, note: str = "") -> Order:
     """The shopper has the goods (确认收货); the after-sale window starts now.
@@ -330,7 +333,7 @@ def confirm_receipt(order: Order, *, actor=None, note: str = "") -> Order:
         raise OrderError(
             _("Receipt of order %(number)s cannot be confirmed now.") % {"number": order.number}
         )
-    _transition(order, Order.Status.DELIVERED, actor=actor, note=note or "receipt confirmed")
+    _transition(order, Order.Status.DELIVERED, actor=actor, note=f"{RECEIPT_NOTE} {note}".strip())
     order.received_at = timezone.now()
     order.save(update_fields=["received_at"])
     return order
@@ -347,7 +350,7 @@ def confirm_overdue_receipts(*, now: datetime | None = None) -> int:
     confirmed = 0
     for pk in list(overdue):
         try:
-            confirm_receipt(Order(pk=pk), note="confirmed automatically")
+            confirm_receipt(Order(pk=pk), note="automatically")
         except OrderError:
             continue  # confirmed or refunded in the meantime
         confirmed += 1

@@ -229,3 +229,27 @@ def test_commissions_follow_partial_refunds_in_proportion(
     aftersale.approve(ask(order, buyer, kind=WHOLE), actor=admin_user)
     level1.refresh_from_db()
     assert level1.reversed_amount == level1.amount and level1.status == "reversed"
+
+
+def test_a_partial_refund_before_accrual_ran_still_reverses_in_proportion(
+    chain, make_user, make_variant, address, admin_user
+):
+    carol = chain[2]
+    buyer = make_user("buyer")
+    order = services.place_order(
+        buyer,
+        [(make_variant(price="40.00").pk, 1), (make_variant(price="60.00").pk, 1)],
+        address=address,
+        referral_code=carol.invite_code,
+    )
+    from .aftersale_helpers import pay
+
+    pay(order)  # the accrual task waits for a commit that never comes in this test
+    forty = order.lines.get(unit_price=Decimal("40.00"))
+
+    aftersale.approve(ask(order, buyer, quantities={forty.pk: 1}), actor=admin_user)
+
+    level1 = Commission.objects.get(order=order, distributor=carol)
+    assert level1.reversed_amount == (level1.amount * Decimal("0.4")).quantize(Decimal("0.01"))
+    accrue_commissions(order.pk)  # the late task changes nothing
+    assert Commission.objects.filter(order=order).count() == 2

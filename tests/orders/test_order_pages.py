@@ -118,7 +118,8 @@ def test_the_shopper_confirms_receipt_from_the_order_page(
 
     response = logged_in.post(reverse("orders:receive", args=[order.number]), follow=True)
 
-    assert "Receipt confirmed" in response.text
+    assert "Receipt confirmed." in response.text  # the message
+    assert '<span class="timeline-status">Receipt confirmed</span>' in response.text
     order.refresh_from_db()
     assert order.received_at and order.status == Order.Status.DELIVERED
 
