@@ -292,7 +292,9 @@ class AfterSaleRequest(models.Model):
 
     The amount is computed on the server: the goods of the chosen lines, plus
     the shipping fee only for a whole-order refund of an order not yet shipped
-    (once the parcel left, the carrier was paid).
+    (once the parcel left, the carrier was paid). APPROVED is the open state of
+    a refund the gateway has not confirmed yet; with the sandbox gateway,
+    approval refunds at once and the request goes straight to REFUNDED.
     """
 
     class Kind(models.TextChoices):

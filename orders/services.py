@@ -201,8 +201,9 @@ def _transition(order: Order, to_status: str, *, actor=None, note: str = "") -> 
     order.status = to_status
     fields = ["status"]
     stamp_field = _STAMPS.get(to_status)
-    if stamp_field and getattr(order, stamp_field) is None:
-        setattr(order, stamp_field, timezone.now())
+    if stamp_field:
+        if getattr(order, stamp_field) is None:
+            setattr(order, stamp_field, timezone.now())
         fields.append(stamp_field)
     order.save(update_fields=fields)
     OrderEvent.objects.create(
@@ -278,18 +279,19 @@ def record_tracking(shipment: Shipment, updates: list[TrackingUpdate], *, source
             Shipment.objects.filter(pk=shipment.pk, delivered_at=None).update(
                 delivered_at=min(delivered)
             )
-            mark_delivered(shipment.order)
+            mark_delivered(shipment.order, at=min(delivered))
     return added
 
 
 @transaction.atomic
-def mark_delivered(order: Order, *, actor=None) -> Order:
-    """The carrier delivered the parcel. Idempotent: a later call changes nothing."""
+def mark_delivered(order: Order, *, at: datetime | None = None, actor=None) -> Order:
+    """The carrier delivered the parcel (at `at`). Idempotent: a later call changes nothing."""
     order = _locked(order)
     if order.delivered_at is None and order.status in (
         Order.Status.SHIPPED,
         Order.Status.PARTIALLY_REFUNDED,
     ):
+        order.delivered_at = at  # None: _transition stamps now
         _transition(order, Order.Status.DELIVERED, actor=actor, note="delivered by carrier")
     return order
 
