@@ -48,4 +48,14 @@ app.conf.update(
         },
     },
 )
+
+
+@app.on_after_configure.connect
+def _merge_settings_schedule(sender, **kwargs):
+    """Entries of settings.CELERY_BEAT_SCHEDULE join the schedule above."""
+    from django.conf import settings
+
+    sender.conf.beat_schedule.update(getattr(settings, "CELERY_BEAT_SCHEDULE", {}))
+
+
 app.autodiscover_tasks()

@@ -24,21 +24,60 @@ class Order(models.Model):
         PENDING_PAYMENT = "pending_payment", _("Awaiting payment")
         PAID = "paid", _("Paid")
         SHIPPED = "shipped", _("Shipped")
+        DELIVERED = "delivered", _("Delivered")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
         COMPLETED = "completed", _("Completed")
         CANCELLED = "cancelled", _("Cancelled")
         REFUNDED = "refunded", _("Refunded")
 
-    # The one place that decides what may follow what.
+    # The one place that decides what may follow what. The status tells the
+    # latest thing that happened: a partially refunded order that is then
+    # shipped shows SHIPPED (the refunds stay on `refunded_total`). Staying in
+    # DELIVERED records the shopper's receipt after the carrier's delivery;
+    # staying in PARTIALLY_REFUNDED records a second partial refund. SHIPPED ->
+    # COMPLETED is the merchant closing an order by hand.
     TRANSITIONS = {
         Status.PENDING_PAYMENT: {Status.PAID, Status.CANCELLED},
-        Status.PAID: {Status.SHIPPED, Status.REFUNDED},
-        Status.SHIPPED: {Status.COMPLETED, Status.REFUNDED},
+        Status.PAID: {Status.SHIPPED, Status.REFUNDED, Status.PARTIALLY_REFUNDED},
+        Status.SHIPPED: {
+            Status.DELIVERED,
+            Status.COMPLETED,
+            Status.REFUNDED,
+            Status.PARTIALLY_REFUNDED,
+        },
+        Status.DELIVERED: {
+            Status.DELIVERED,
+            Status.COMPLETED,
+            Status.REFUNDED,
+            Status.PARTIALLY_REFUNDED,
+        },
+        Status.PARTIALLY_REFUNDED: {
+            Status.PARTIALLY_REFUNDED,
+            Status.SHIPPED,
+            Status.DELIVERED,
+            Status.COMPLETED,
+            Status.REFUNDED,
+        },
         Status.COMPLETED: set(),
         Status.CANCELLED: set(),
         Status.REFUNDED: set(),
     }
-    # Statuses in which the money was received and is kept (commissions may accrue).
-    PAID_STATUSES = (Status.PAID, Status.SHIPPED, Status.COMPLETED)
+    # Statuses in which the money was received and (at least partly) kept:
+    # commissions accrue; a partial refund reverses them in proportion.
+    PAID_STATUSES = (
+        Status.PAID,
+        Status.SHIPPED,
+        Status.DELIVERED,
+        Status.PARTIALLY_REFUNDED,
+        Status.COMPLETED,
+    )
+    # Statuses in which the shopper may still ask for an after-sale refund.
+    AFTER_SALE_STATUSES = (
+        Status.PAID,
+        Status.SHIPPED,
+        Status.DELIVERED,
+        Status.PARTIALLY_REFUNDED,
+    )
 
     number = models.CharField(
         _("order number"), max_length=32, unique=True, default=new_order_number
@@ -86,9 +125,19 @@ class Order(models.Model):
     checkout_token = models.UUIDField(_("checkout token"), unique=True, null=True, editable=False)
     carrier = models.CharField(_("carrier"), max_length=50, blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
+    # The shopper's language at checkout: their emails are written in it.
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    # Money given back so far (goods and shipping), by after-sale refunds.
+    refunded_total = models.DecimalField(_("refunded"), max_digits=12, decimal_places=2, default=0)
     created_at = models.DateTimeField(_("placed"), auto_now_add=True, db_index=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
     shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    # Receipt confirmed by the shopper, or automatically AUTO_CONFIRM_DAYS after
+    # shipping; the after-sale window (AFTER_SALE_DAYS) runs from here.
+    received_at = models.DateTimeField(_("receipt confirmed"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     closed_at = models.DateTimeField(_("cancelled or refunded"), null=True, blank=True)
 
@@ -106,6 +155,10 @@ class Order(models.Model):
                 condition=models.Q(shipping_fee__gte=0, total__gte=models.F("subtotal")),
                 name="order_total_covers_goods",
             ),
+            models.CheckConstraint(
+                condition=models.Q(refunded_total__gte=0, refunded_total__lte=models.F("total")),
+                name="order_refunds_within_total",
+            ),
         ]
 
     def __str__(self):
@@ -120,6 +173,13 @@ class Order(models.Model):
     @property
     def is_paid(self) -> bool:
         return self.status in self.PAID_STATUSES
+
+    @property
+    def after_sale_deadline(self):
+        """Until when the shopper may ask for a refund (None: not received yet)."""
+        if self.received_at is None:
+            return None
+        return self.received_at + timedelta(days=settings.AFTER_SALE_DAYS)
 
 
 class OrderLine(models.Model):
@@ -174,6 +234,175 @@ class OrderEvent(models.Model):
 
     def __str__(self):
         return f"{self.order_id}: {self.from_status or '-'} → {self.to_status}"
+
+
+class Shipment(models.Model):
+    """A parcel handed to a carrier (发货) for one order."""
+
+    order = models.OneToOneField(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="shipment"
+    )
+    carrier = models.CharField(_("carrier"), max_length=50)
+    tracking_number = models.CharField(_("tracking number"), max_length=64)
+    shipped_at = models.DateTimeField(_("shipped"))
+    # Set when the carrier reports the parcel signed for; polling stops then.
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["-shipped_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.carrier} {self.tracking_number}"
+
+
+class TrackingEvent(models.Model):
+    """One step of a parcel's journey (物流轨迹), from the carrier or typed by staff."""
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", _("Staff")
+        CARRIER = "carrier", _("Carrier")
+
+    shipment = models.ForeignKey(
+        Shipment, verbose_name=_("shipment"), on_delete=models.CASCADE, related_name="events"
+    )
+    time = models.DateTimeField(_("time"))
+    place = models.CharField(_("place"), max_length=100, blank=True)
+    description = models.CharField(_("description"), max_length=255)
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.ADMIN
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tracking event")
+        verbose_name_plural = _("tracking events")
+        ordering = ["time", "pk"]
+        constraints = [
+            # Polling a carrier again stores nothing twice.
+            models.UniqueConstraint(
+                fields=["shipment", "time", "description"], name="one_tracking_event_per_step"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.time:%Y-%m-%d %H:%M} {self.description}"
+
+
+class AfterSaleRequest(models.Model):
+    """A shopper's refund request (售后申请) for a whole order or some of its lines.
+
+    The amount is computed on the server: the goods of the chosen lines, plus
+    the shipping fee only for a whole-order refund of an order not yet shipped
+    (once the parcel left, the carrier was paid). APPROVED is the open state of
+    a refund the gateway has not confirmed yet; with the sandbox gateway,
+    approval refunds at once and the request goes straight to REFUNDED.
+    """
+
+    class Kind(models.TextChoices):
+        WHOLE_ORDER = "whole", _("Refund the whole order")
+        LINES = "lines", _("Refund some items")
+
+    class Reason(models.TextChoices):
+        NOT_RECEIVED = "not_received", _("Not received")
+        DAMAGED = "damaged", _("Damaged or defective")
+        WRONG_ITEM = "wrong_item", _("Wrong item")
+        NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
+        CHANGED_MIND = "changed_mind", _("Changed my mind")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        REFUNDED = "refunded", _("Refunded")
+
+    OPEN_STATUSES = (Status.REQUESTED, Status.APPROVED)
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="after_sales"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    reason_text = models.CharField(_("details"), max_length=500, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED
+    )
+    goods_amount = models.DecimalField(_("goods refunded"), max_digits=12, decimal_places=2)
+    shipping_amount = models.DecimalField(
+        _("shipping refunded"), max_digits=12, decimal_places=2, default=0
+    )
+    amount = models.DecimalField(_("refund amount"), max_digits=12, decimal_places=2)
+    restock = models.BooleanField(_("put the goods back in stock"), default=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("after-sale request")
+        verbose_name_plural = _("after-sale requests")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(status__in=["requested", "approved"]),
+                name="one_open_after_sale_per_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(goods_amount__gte=0, shipping_amount__gte=0, amount__gt=0),
+                name="after_sale_amounts_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.order} {self.get_kind_display()} {self.amount}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class AfterSaleLine(models.Model):
+    """How many of one order line an after-sale request gives back."""
+
+    request = models.ForeignKey(AfterSaleRequest, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(
+        OrderLine, verbose_name=_("order line"), on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("after-sale line")
+        verbose_name_plural = _("after-sale lines")
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "order_line"], name="one_after_sale_line_per_order_line"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1), name="after_sale_line_quantity_gte_1"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.order_line} → {self.quantity}"
 
 
 def _default_flat_fee():

@@ -7,11 +7,12 @@ primary-key order so concurrent checkouts cannot deadlock.
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from catalog import inventory
@@ -21,7 +22,18 @@ from core.money import to_cents
 from distributors import services as distributor_services
 from distributors.selectors import referral_chain_ids
 
-from .models import Order, OrderEvent, OrderLine, ShippingSettings, new_order_number
+from . import notifications
+from .models import (
+    AfterSaleRequest,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Shipment,
+    ShippingSettings,
+    TrackingEvent,
+    new_order_number,
+)
+from .tracking import TrackingUpdate, get_adapter
 
 
 class OrderError(Exception):
@@ -134,6 +146,8 @@ def place_order(
     order = Order(
         number=number,
         user=user,
+        # The language the shopper is browsing in (the request's): their emails use it.
+        language=_shopper_language(),
         subtotal=subtotal,
         shipping_fee=shipping,
         total=subtotal + shipping,
@@ -170,29 +184,44 @@ def place_order(
         for pk, qty in sorted(quantities.items())
     )
     OrderEvent.objects.create(order=order, to_status=order.status, actor=user)
+    notifications.schedule(order, notifications.PLACED)
     return order
+
+
+def _shopper_language() -> str:
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    codes = {code for code, _name in settings.LANGUAGES}
+    return language if language in codes else settings.LANGUAGE_CODE
 
 
 def _locked(order: Order) -> Order:
     return Order.objects.select_for_update().get(pk=order.pk)
 
 
+# The time field each status stamps the first time the order reaches it.
+_STAMPS = {
+    Order.Status.PAID: "paid_at",
+    Order.Status.SHIPPED: "shipped_at",
+    Order.Status.DELIVERED: "delivered_at",
+    Order.Status.COMPLETED: "completed_at",
+    Order.Status.CANCELLED: "closed_at",
+    Order.Status.REFUNDED: "closed_at",
+}
+
+
 def _transition(order: Order, to_status: str, *, actor=None, note: str = "") -> None:
     """Move a locked order to `to_status`, stamp the time and record the event."""
     if not order.can_become(to_status):
         raise InvalidTransition(order, to_status)
-    now = timezone.now()
-    stamp_field = {
-        Order.Status.PAID: "paid_at",
-        Order.Status.SHIPPED: "shipped_at",
-        Order.Status.COMPLETED: "completed_at",
-        Order.Status.CANCELLED: "closed_at",
-        Order.Status.REFUNDED: "closed_at",
-    }[to_status]
     from_status = order.status
     order.status = to_status
-    setattr(order, stamp_field, now)
-    order.save(update_fields=["status", stamp_field])
+    fields = ["status"]
+    stamp_field = _STAMPS.get(to_status)
+    if stamp_field:
+        if getattr(order, stamp_field) is None:
+            setattr(order, stamp_field, timezone.now())
+        fields.append(stamp_field)
+    order.save(update_fields=fields)
     OrderEvent.objects.create(
         order=order, from_status=from_status, to_status=to_status, actor=actor, note=note[:255]
     )
@@ -211,35 +240,203 @@ def mark_paid(order: Order, *, note: str = "") -> Order:
     order.commission_plan = commission_services.active_plan()
     order.save(update_fields=["commission_plan"])
     commission_services.schedule_accrual(order)
+    notifications.schedule(order, notifications.PAID)
     return order
 
 
 @transaction.atomic
 def ship_order(order: Order, *, carrier: str, tracking_number: str, actor) -> Order:
-    """Hand a paid order to a carrier with its tracking number."""
+    """Hand a paid order to a carrier with its tracking number: one Shipment per order.
+
+    Locks the order; an order already shipped (or not paid) is refused.
+    """
     order = _locked(order)
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     if not carrier or not tracking_number:
         raise OrderError(_("A carrier and a tracking number are required."))
+    if order.shipped_at is not None or not order.can_become(Order.Status.SHIPPED):
+        raise InvalidTransition(order, Order.Status.SHIPPED)
     order.carrier, order.tracking_number = carrier, tracking_number
     order.save(update_fields=["carrier", "tracking_number"])
     _transition(order, Order.Status.SHIPPED, actor=actor, note=f"{carrier} {tracking_number}")
+    Shipment.objects.create(
+        order=order, carrier=carrier, tracking_number=tracking_number, shipped_at=order.shipped_at
+    )
+    notifications.schedule(order, notifications.SHIPPED)
     return order
+
+
+def record_tracking(shipment: Shipment, updates: list[TrackingUpdate], *, source: str) -> int:
+    """Store the steps not stored yet; marks the order delivered if one says so.
+
+    Idempotent: a step already stored (same time and description) is skipped
+    (unique constraint); pollers of one shipment take its row lock in turn, so
+    each step is counted new once. Returns how many were new.
+    """
+    with transaction.atomic():
+        shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        before = shipment.events.count()
+        TrackingEvent.objects.bulk_create(
+            [
+                TrackingEvent(
+                    shipment=shipment,
+                    time=update.time,
+                    place=update.place[:100],
+                    description=update.description[:255],
+                    source=source,
+                )
+                for update in updates
+            ],
+            ignore_conflicts=True,
+        )
+        added = shipment.events.count() - before
+        delivered = [update.time for update in updates if update.delivered]
+        if delivered and shipment.delivered_at is None:
+            Shipment.objects.filter(pk=shipment.pk, delivered_at=None).update(
+                delivered_at=min(delivered)
+            )
+            mark_delivered(shipment.order, at=min(delivered))
+    return added
+
+
+@transaction.atomic
+def mark_delivered(order: Order, *, at: datetime | None = None, actor=None) -> Order:
+    """The carrier delivered the parcel (at `at`). Idempotent: a later call changes nothing."""
+    order = _locked(order)
+    if order.delivered_at is None and order.status in (
+        Order.Status.SHIPPED,
+        Order.Status.PARTIALLY_REFUNDED,
+    ):
+        order.delivered_at = at  # None: _transition stamps now
+        _transition(order, Order.Status.DELIVERED, actor=actor, note="delivered by carrier")
+    return order
+
+
+def poll_tracking() -> int:
+    """Ask each carrier with an adapter about the parcels still on their way.
+
+    Returns how many new tracking events were stored.
+    """
+    in_transit = Shipment.objects.filter(
+        delivered_at=None,
+        order__status__in=(
+            Order.Status.SHIPPED,
+            Order.Status.DELIVERED,
+            Order.Status.PARTIALLY_REFUNDED,
+        ),
+    ).select_related("order")
+    added = 0
+    for shipment in in_transit.order_by("pk").iterator():
+        adapter = get_adapter(shipment.carrier)
+        if adapter is None:
+            continue
+        added += record_tracking(
+            shipment, adapter.fetch_events(shipment), source=TrackingEvent.Source.CARRIER
+        )
+        Shipment.objects.filter(pk=shipment.pk).update(last_polled_at=timezone.now())
+    return added
+
+
+RECEIPT_NOTE = "receipt confirmed"  # the order page tells these events apart by it
+
+
+@transaction.atomic
+def confirm_receipt(order: Order, *, actor=None, note: str = "") -> Order:
+    """The shopper has the goods (确认收货); the after-sale window starts now.
+
+    Locks the order; refused for an order not shipped or already confirmed.
+    """
+    order = _locked(order)
+    if order.shipped_at is None or order.received_at is not None:
+        raise OrderError(
+            _("Receipt of order %(number)s cannot be confirmed now.") % {"number": order.number}
+        )
+    _transition(order, Order.Status.DELIVERED, actor=actor, note=f"{RECEIPT_NOTE} {note}".strip())
+    order.received_at = timezone.now()
+    order.save(update_fields=["received_at"])
+    return order
+
+
+def confirm_overdue_receipts(*, now: datetime | None = None) -> int:
+    """Confirm receipt of every order shipped AUTO_CONFIRM_DAYS ago and not confirmed."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.AUTO_CONFIRM_DAYS)
+    overdue = Order.objects.filter(
+        shipped_at__lte=cutoff,
+        received_at=None,
+        status__in=(Order.Status.SHIPPED, Order.Status.DELIVERED, Order.Status.PARTIALLY_REFUNDED),
+    ).values_list("pk", flat=True)
+    confirmed = 0
+    for pk in list(overdue):
+        try:
+            confirm_receipt(Order(pk=pk), note="automatically")
+        except OrderError:
+            continue  # confirmed or refunded in the meantime
+        confirmed += 1
+    return confirmed
+
+
+def complete_orders_past_after_sale(*, now: datetime | None = None) -> int:
+    """Complete every received order whose after-sale window passed with no open request."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.AFTER_SALE_DAYS)
+    due = (
+        Order.objects.filter(
+            received_at__lte=cutoff,
+            status__in=(Order.Status.DELIVERED, Order.Status.PARTIALLY_REFUNDED),
+        )
+        .exclude(after_sales__status__in=AfterSaleRequest.OPEN_STATUSES)
+        .values_list("pk", flat=True)
+    )
+    completed = 0
+    for pk in list(due):
+        try:
+            complete_order(Order(pk=pk))
+        except OrderError:
+            continue
+        completed += 1
+    return completed
 
 
 @transaction.atomic
 def complete_order(order: Order, *, actor=None) -> Order:
-    """Close a shipped order as delivered; its commissions may then be released."""
+    """Close a delivered (or, by the merchant, shipped) order; its commissions may be released.
+
+    Refused while an after-sale request of the order is open.
+    """
     order = _locked(order)
+    if order.after_sales.filter(status__in=AfterSaleRequest.OPEN_STATUSES).exists():
+        raise OrderError(
+            _("Order %(number)s has an open after-sale request; decide it first.")
+            % {"number": order.number}
+        )
+    if order.status == Order.Status.PARTIALLY_REFUNDED and order.received_at is None:
+        raise InvalidTransition(order, Order.Status.COMPLETED)
     _transition(order, Order.Status.COMPLETED, actor=actor)
     commission_services.schedule_release(order)
     distributor_services.schedule_grade_evaluation(order)
     return order
 
 
+def unrefunded_quantities(order: Order) -> dict[int, int]:
+    """Order line id -> how many of it were not refunded yet."""
+    left = dict(order.lines.values_list("pk", "quantity"))
+    refunded = AfterSaleRequest.objects.filter(
+        order=order, status=AfterSaleRequest.Status.REFUNDED
+    ).values_list("lines__order_line_id", "lines__quantity")
+    for line_id, quantity in refunded:
+        if line_id is not None:
+            left[line_id] -= quantity
+    return left
+
+
 def _restock(order: Order, *, kind: str, actor=None, reason: str = "") -> None:
+    """Put back what was sold and not given back already by an after-sale refund."""
+    left = unrefunded_quantities(order)
     inventory.put_back(
-        order.lines.values_list("variant_id", "quantity"),
+        [
+            (variant_id, left[pk])
+            for pk, variant_id in order.lines.values_list("pk", "variant_id")
+            if left[pk] > 0
+        ],
         kind=kind,
         reference=order.number,
         actor=actor,
@@ -266,6 +463,8 @@ def mark_refunded(order: Order, *, actor=None, reason: str = "", restock: bool =
     _transition(order, Order.Status.REFUNDED, actor=actor, note=reason)
     if restock:
         _restock(order, kind=inventory.Kind.RETURNED, actor=actor, reason=reason)
+    order.refunded_total = order.total
+    order.save(update_fields=["refunded_total"])
     commission_services.reverse_order_commissions(order, reason="refund")
     return order
 

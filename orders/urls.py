@@ -11,4 +11,6 @@ urlpatterns = [
     path("", views.order_list, name="list"),
     path("<str:number>/", views.order_detail, name="detail"),
     path("<str:number>/cancel/", views.order_cancel, name="cancel"),
+    path("<str:number>/receive/", views.order_receive, name="receive"),
+    path("<str:number>/refund/", views.order_refund, name="refund"),
 ]

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,7 +16,8 @@ from accounts import services as account_services
 from core.money import ZERO
 from distributors.middleware import referral_code
 
-from . import services
+from . import aftersale, selectors, services
+from .aftersale_forms import AfterSaleForm
 from .cart import Cart
 from .forms import CartLineForm, CheckoutForm
 from .models import Order, ShippingSettings
@@ -195,17 +197,65 @@ def checkout(request):
 
 @login_required
 def order_list(request):
-    orders = Order.objects.filter(user=request.user).prefetch_related("lines")
-    page = Paginator(orders, 20).get_page(request.GET.get("page"))
+    page = Paginator(selectors.orders_of(request.user), 20).get_page(request.GET.get("page"))
     return render(request, "orders/order_list.html", {"page": page})
 
 
+def _order_page(request, number):
+    try:
+        return selectors.order_page(request.user, number)
+    except Order.DoesNotExist:
+        raise Http404 from None
+
+
 @login_required
-def order_detail(request, number):
-    order = get_object_or_404(
-        Order.objects.prefetch_related("lines", "events"), number=number, user=request.user
+def order_detail(request, number, form=None):
+    page = _order_page(request, number)
+    if form is None and aftersale.can_request(page.order) and not page.open_request:
+        form = AfterSaleForm(refundable=page.refundable)
+    return render(
+        request,
+        "orders/order_detail.html",
+        {"order": page.order, "page": page, "form": form},
     )
-    return render(request, "orders/order_detail.html", {"order": order})
+
+
+@login_required
+@require_POST
+def order_receive(request, number):
+    order = get_object_or_404(Order, number=number, user=request.user)
+    try:
+        services.confirm_receipt(order, actor=request.user)
+    except services.OrderError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Thank you! Receipt confirmed."))
+    return redirect(order)
+
+
+@login_required
+@require_POST
+def order_refund(request, number):
+    """The shopper asks for a refund (售后) of their order or some of its items."""
+    page = _order_page(request, number)
+    form = AfterSaleForm(request.POST, refundable=page.refundable)
+    if not form.is_valid():
+        messages.error(request, _("Please correct the errors below."))
+        return order_detail(request, number, form=form)
+    try:
+        aftersale.request_refund(
+            page.order,
+            user=request.user,
+            kind=form.cleaned_data["kind"],
+            reason=form.cleaned_data["reason"],
+            reason_text=form.cleaned_data["reason_text"],
+            quantities=form.quantities(),
+        )
+    except services.OrderError as exc:
+        messages.error(request, str(exc))
+        return order_detail(request, number, form=form)
+    messages.success(request, _("Your refund request was sent. We will answer soon."))
+    return redirect(page.order)
 
 
 @login_required

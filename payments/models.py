@@ -1,5 +1,6 @@
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -7,6 +8,13 @@ from django.utils.translation import gettext_lazy as _
 def new_payment_reference() -> str:
     """Our id for a payment attempt, sent to the gateway as out_trade_no."""
     return "P" + secrets.token_hex(12).upper()
+
+
+GATEWAY_NAMES = {
+    "sandbox": _("Sandbox (test payment)"),
+    "alipay": _("Alipay"),
+    "wechat": _("WeChat Pay"),
+}
 
 
 class Payment(models.Model):
@@ -50,6 +58,10 @@ class Payment(models.Model):
     def __str__(self):
         return self.reference
 
+    @property
+    def gateway_name(self) -> str:
+        return str(GATEWAY_NAMES.get(self.gateway, self.gateway))
+
 
 class PaymentNotification(models.Model):
     """A verified notification a gateway sent us, kept for audit (回调记录)."""
@@ -68,3 +80,46 @@ class PaymentNotification(models.Model):
 
     def __str__(self):
         return f"{self.payment_id} {self.outcome}"
+
+
+class Refund(models.Model):
+    """Money given back through the payment's gateway (退款), whole or in part.
+
+    One row per refund the gateway accepted, with its reference; an after-sale
+    request is refunded at most once (unique).
+    """
+
+    payment = models.ForeignKey(
+        Payment, verbose_name=_("payment"), on_delete=models.PROTECT, related_name="refunds"
+    )
+    after_sale = models.OneToOneField(
+        "orders.AfterSaleRequest",
+        verbose_name=_("after-sale request"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refund",
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    gateway_reference = models.CharField(_("gateway refund id"), max_length=64)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("refunded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_gt_0"),
+        ]
+
+    def __str__(self):
+        return f"{self.payment} -{self.amount}"

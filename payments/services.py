@@ -6,16 +6,19 @@ moves the order once.
 """
 
 import logging
+from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.money import ZERO, format_cny
 from orders import services as order_services
 from orders.models import Order
 
-from .gateways import Notification, get_gateway
-from .models import Payment, PaymentNotification
+from .gateways import Notification, RefundFailed, get_gateway
+from .models import Payment, PaymentNotification, Refund
 
 logger = logging.getLogger(__name__)
 
@@ -96,22 +99,80 @@ def _settle(payment: Payment) -> str:
 
 
 def _refund(payment: Payment, *, reason: str) -> None:
-    payment.refund_reference = get_gateway(payment.gateway).refund(payment, reason=reason)
-    payment.status = Payment.Status.REFUNDED
-    payment.refunded_at = timezone.now()
-    payment.save(update_fields=["status", "refund_reference", "refunded_at"])
+    refund_payment(payment, payment.amount - refunded_amount(payment), reason=reason)
 
 
-@transaction.atomic
-def refund_order(order: Order, *, actor, reason: str = "", restock: bool = True) -> Order:
-    """Refund a paid order in full through its gateway; its commissions are reversed."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
-    if not order.can_become(Order.Status.REFUNDED):
-        raise order_services.InvalidTransition(order, Order.Status.REFUNDED)
-    payment = order.payments.select_for_update().filter(status=Payment.Status.SUCCEEDED).first()
+def refunded_amount(payment: Payment) -> Decimal:
+    return payment.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def succeeded_payment(order: Order) -> Payment:
+    """The payment that paid `order`; PaymentError if there is none."""
+    payment = order.payments.filter(status=Payment.Status.SUCCEEDED).order_by("pk").first()
     if payment is None:
         raise PaymentError(
             _("Order %(number)s has no successful payment to refund.") % {"number": order.number}
         )
-    _refund(payment, reason=reason)
+    return payment
+
+
+@transaction.atomic
+def refund_payment(
+    payment: Payment, amount: Decimal, *, reason: str, actor=None, after_sale=None
+) -> Refund:
+    """Give `amount` of a successful payment back through its gateway; records a Refund.
+
+    Locks the payment row and refuses (PaymentError, nothing changed) an amount
+    that is not positive or more than what is left unrefunded; the payment
+    becomes REFUNDED when nothing is left. An after-sale request is refunded at
+    most once (a second Refund for it violates a unique constraint). The gateway
+    is called inside the transaction: if it refuses, nothing is recorded.
+    """
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status != Payment.Status.SUCCEEDED:
+        raise PaymentError(
+            _("Payment %(reference)s is %(status)s and cannot be refunded.")
+            % {"reference": payment.reference, "status": payment.get_status_display()}
+        )
+    left = payment.amount - refunded_amount(payment)
+    if amount <= ZERO or amount > left:
+        raise PaymentError(
+            _("Cannot refund %(amount)s: %(left)s is left to refund of this payment.")
+            % {"amount": format_cny(amount), "left": format_cny(left)}
+        )
+    try:
+        reference = get_gateway(payment.gateway).refund(payment, amount, reason)
+    except RefundFailed as exc:
+        raise PaymentError(
+            _("The payment provider refused the refund: %(why)s") % {"why": exc}
+        ) from exc
+    refund = Refund.objects.create(
+        payment=payment,
+        after_sale=after_sale,
+        amount=amount,
+        reason=reason[:255],
+        gateway_reference=reference,
+        actor=actor,
+    )
+    payment.refund_reference = reference
+    fields = ["refund_reference"]
+    if amount == left:
+        payment.status = Payment.Status.REFUNDED
+        payment.refunded_at = timezone.now()
+        fields += ["status", "refunded_at"]
+    payment.save(update_fields=fields)
+    return refund
+
+
+@transaction.atomic
+def refund_order(order: Order, *, actor, reason: str = "", restock: bool = True) -> Order:
+    """Refund what is left of a paid order through its gateway; commissions are reversed.
+
+    After partial refunds, only the money and goods not yet given back are.
+    """
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if not order.can_become(Order.Status.REFUNDED):
+        raise order_services.InvalidTransition(order, Order.Status.REFUNDED)
+    payment = succeeded_payment(order)
+    refund_payment(payment, payment.amount - refunded_amount(payment), reason=reason, actor=actor)
     return order_services.mark_refunded(order, actor=actor, reason=reason, restock=restock)

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from .base import Gateway, InvalidNotification, Notification
+from .base import Gateway, InvalidNotification, Notification, RefundFailed
 from .sandbox import SandboxGateway
 
 _GATEWAYS: dict[str, type[Gateway]] = {SandboxGateway.code: SandboxGateway}
@@ -14,4 +14,4 @@ def get_gateway(code: str) -> Gateway:
     return _GATEWAYS[code]()
 
 
-__all__ = ["Gateway", "InvalidNotification", "Notification", "get_gateway"]
+__all__ = ["Gateway", "InvalidNotification", "Notification", "RefundFailed", "get_gateway"]

@@ -5,6 +5,10 @@ from decimal import Decimal
 from django.http import HttpRequest, HttpResponse
 
 
+class RefundFailed(Exception):
+    """The gateway refused a refund; str() says why."""
+
+
 class InvalidNotification(Exception):
     """A notification whose signature or fields do not check out."""
 
@@ -34,8 +38,11 @@ class Gateway(ABC):
         """Verify and read a server-to-server notification; InvalidNotification if bad."""
 
     @abstractmethod
-    def refund(self, payment, *, reason: str) -> str:
-        """Refund `payment` in full; returns the gateway's refund id."""
+    def refund(self, payment, amount: Decimal, reason: str) -> str:
+        """Give `amount` (at most what is left of `payment`) back; returns the refund's id.
+
+        Raises RefundFailed when the gateway refuses; nothing was refunded then.
+        """
 
     def acknowledge(self) -> HttpResponse:
         """The answer that stops the gateway from delivering again."""

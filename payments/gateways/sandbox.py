@@ -17,7 +17,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from .base import Gateway, InvalidNotification, Notification
+from .base import Gateway, InvalidNotification, Notification, RefundFailed
 
 SIGN_TYPE = "HMAC-SHA256"
 TRADE_SUCCESS = "TRADE_SUCCESS"
@@ -92,5 +92,8 @@ class SandboxGateway(Gateway):
         except (KeyError, InvalidOperation) as exc:
             raise InvalidNotification(f"missing or malformed field: {exc}") from exc
 
-    def refund(self, payment, *, reason: str) -> str:
-        return f"SBXR{payment.reference[1:]}"
+    def refund(self, payment, amount: Decimal, reason: str) -> str:
+        """Accepts any refund within the payment; a fresh id each time, like Alipay's."""
+        if not Decimal("0") < amount <= payment.amount:
+            raise RefundFailed(f"refund {amount} outside payment {payment.amount}")
+        return f"SBXR{payment.reference[1:9]}{uuid.uuid4().hex[:12].upper()}"

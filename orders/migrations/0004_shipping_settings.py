@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0002_commission_plan_and_total_check'),
+        ('orders', '0003_shipments_tracking_after_sale'),
     ]
 
     operations = [

@@ -1,0 +1,179 @@
+"""The shopper's order list and order page: what they show, their query counts, ownership."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from orders import aftersale, services
+from orders.models import AfterSaleRequest, Order, OrderLine, TrackingEvent
+
+from .aftersale_helpers import place_paid, ship
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def logged_in(client, shopper, settings):
+    settings.LANGUAGE_CODE = "en"
+    client.force_login(shopper)
+    return client
+
+
+def bulk_orders(user, variant, count):
+    orders = Order.objects.bulk_create(
+        Order(
+            number=f"2026010100{i:08d}",
+            user=user,
+            subtotal=Decimal("100.00"),
+            shipping_fee=Decimal("0.00"),
+            total=Decimal("100.00"),
+            recipient_name="张三",
+            recipient_phone="13800138000",
+            shipping_address="上海",
+        )
+        for i in range(count)
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            variant=variant,
+            product_name=f"Tea {n}",
+            variant_name="250g",
+            sku=variant.sku,
+            unit_price=Decimal("50.00"),
+            quantity=1,
+            line_total=Decimal("50.00"),
+        )
+        for order in orders
+        for n in range(2)
+    )
+    return orders
+
+
+LIST_QUERIES = 4  # session, user, count, the page with first line and count
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_the_order_list_costs_the_same_for_1_or_30_orders(
+    logged_in, shopper, variant, count, django_assert_num_queries
+):
+    bulk_orders(shopper, variant, count)
+    with django_assert_num_queries(LIST_QUERIES):
+        response = logged_in.get(reverse("orders:list"))
+    assert response.status_code == 200
+    assert "Tea 0" in response.text and "and 1 more item" in response.text
+    assert len(response.context["page"].object_list) == min(count, 20)
+
+
+def test_the_order_list_shows_only_my_orders(logged_in, make_user, variant):
+    bulk_orders(make_user("someone"), variant, 1)
+    assert "You have no orders yet" in logged_in.get(reverse("orders:list")).text
+
+
+DETAIL_QUERIES = 10  # session, user, order+shipment, lines, events, requests,
+# their lines, those lines' order lines, payments, tracking events
+
+
+@pytest.mark.parametrize("lines", [1, 5])
+def test_the_order_page_costs_the_same_for_1_or_5_lines_with_tracking(
+    logged_in, shopper, make_variant, address, admin_user, lines, django_assert_num_queries
+):
+    order = place_paid(shopper, [(make_variant(), 1) for _ in range(lines)], address)
+    order = ship(order, admin_user, days_ago=2)
+    services.poll_tracking()
+    refund = aftersale.request_refund(
+        order, user=shopper, kind="lines", reason="damaged", quantities={order.lines.first().pk: 1}
+    )
+    aftersale.approve(refund, actor=admin_user, note="sorry")
+
+    with django_assert_num_queries(DETAIL_QUERIES):
+        response = logged_in.get(order.get_absolute_url())
+
+    assert response.status_code == 200
+    assert "已签收" in response.text and order.shipment.tracking_number in response.text
+    assert TrackingEvent.objects.count() == 5
+    assert "sorry" in response.text and "Refunded" in response.text
+
+
+def test_another_shoppers_order_is_404_on_every_order_url(
+    client, make_user, shopper, variant, address
+):
+    order = services.place_order(shopper, [(variant.pk, 1)], address=address)
+    client.force_login(make_user("mallory"))
+    for name in ("detail", "cancel", "receive", "refund"):
+        method = client.get if name == "detail" else client.post
+        assert method(reverse(f"orders:{name}", args=[order.number])).status_code == 404
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING_PAYMENT
+
+
+def test_the_shopper_confirms_receipt_from_the_order_page(
+    logged_in, shopper, variant, address, admin_user
+):
+    order = ship(place_paid(shopper, [(variant, 1)], address), admin_user)
+    assert "Confirm receipt" in logged_in.get(order.get_absolute_url()).text
+
+    response = logged_in.post(reverse("orders:receive", args=[order.number]), follow=True)
+
+    assert "Receipt confirmed." in response.text  # the message
+    assert '<span class="timeline-status">Receipt confirmed</span>' in response.text
+    order.refresh_from_db()
+    assert order.received_at and order.status == Order.Status.DELIVERED
+
+
+def test_the_shopper_asks_for_a_refund_of_some_items(logged_in, shopper, make_variant, address):
+    order = place_paid(shopper, [(make_variant(price="30.00"), 2)], address)
+    line = order.lines.get()
+    page = logged_in.get(order.get_absolute_url())
+    assert "Ask for a refund" in page.text
+
+    response = logged_in.post(
+        reverse("orders:refund", args=[order.number]),
+        {"kind": "lines", "reason": "damaged", "reason_text": "cracked", f"qty_{line.pk}": "1"},
+        follow=True,
+    )
+
+    request = AfterSaleRequest.objects.get()
+    assert (request.amount, request.status) == (Decimal("30.00"), "requested")
+    assert "Your refund request was sent" in response.text
+    assert "Ask for a refund" not in response.text  # one open request at a time
+
+
+@pytest.mark.parametrize(
+    ("quantity", "message"),
+    [
+        ("3", "at most 2"),
+        ("-1", "cannot be negative"),
+        ("abc", "whole number"),
+        ("0", "at least one item"),
+    ],
+)
+def test_bad_refund_input_is_refused_with_a_message(
+    logged_in, shopper, make_variant, address, quantity, message
+):
+    order = place_paid(shopper, [(make_variant(price="30.00"), 2)], address)
+    line = order.lines.get()
+    response = logged_in.post(
+        reverse("orders:refund", args=[order.number]),
+        {"kind": "lines", "reason": "damaged", f"qty_{line.pk}": quantity},
+    )
+    assert message in response.text
+    assert not AfterSaleRequest.objects.exists()
+
+
+def test_a_refund_after_the_window_is_refused(logged_in, shopper, variant, address, admin_user):
+    order = ship(place_paid(shopper, [(variant, 1)], address), admin_user)
+    services.confirm_receipt(order, actor=shopper)
+    Order.objects.filter(pk=order.pk).update(received_at=timezone.now() - timedelta(days=30))
+    assert "Ask for a refund" not in logged_in.get(order.get_absolute_url()).text
+
+    response = logged_in.post(
+        reverse("orders:refund", args=[order.number]),
+        {"kind": "whole", "reason": "damaged"},
+        follow=True,
+    )
+    assert "can no longer be refunded" in response.text
+    assert not AfterSaleRequest.objects.exists()
