@@ -212,3 +212,9 @@ LOGGING = {
 }
 # Where gateways reach us (e.g. https://shop.example.com); unset: the request's own host.
 PAYMENT_NOTIFY_BASE_URL = env.str("PAYMENT_NOTIFY_BASE_URL", default="")
+
+# --- Storefront (catalog) ---
+INSTALLED_APPS += ["import_export"]
+# Seconds a cached catalog read (listing cards, product page body) lives; any catalog
+# change moves catalog.cache's version, so a stale entry is never read, only left to expire.
+CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=600)
