@@ -213,3 +213,22 @@ def test_prices_are_shown_in_yuan_with_the_compare_at_price_struck(client, shop)
     body = client.get(reverse("catalog:home")).content.decode()
     assert "¥899.00" in body
     assert '<s class="compare-at">¥1,299.00</s>' in body
+
+
+def test_a_cached_page_still_shows_each_visitor_their_own_cart(client, make_user, variant):
+    url = variant.product.get_absolute_url()
+    assert 'class="cart-count"' in client.get(url).content.decode()  # cached now
+    buyer = make_user("buyer")
+    client.force_login(buyer)
+    client.post(reverse("orders:cart_add"), {"variant": variant.pk, "quantity": 2})
+    body = client.get(url).content.decode()
+    assert ">2</span>" in body  # the buyer's own count, not the cached visitor's 0
+    assert 'name="csrfmiddlewaretoken"' in body
+
+
+def test_the_product_form_adds_the_chosen_variant_to_the_cart(client, variant):
+    response = client.get(variant.product.get_absolute_url())
+    assert f'name="variant" value="{variant.pk}" checked' in response.content.decode()
+    response = client.post(reverse("orders:cart_add"), {"variant": variant.pk, "quantity": 1})
+    assert response.url == reverse("orders:cart")
+    assert client.get(response.url).context["cart_count"] == 1
