@@ -93,8 +93,17 @@ class ProductSpecInline(admin.TabularInline):
 
 
 class CatalogImportExportMixin(ImportExportMixin):
+    """Products and variants in and out as one row a variant (catalog.resources)."""
+
     resource_classes = [VariantResource]
     formats = [CSV, XLSX]
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        if queryset.model is Product:  # the products listed (filtered, or picked): their variants
+            queryset = Variant.objects.filter(product__in=queryset.values("pk")).order_by(
+                "product__slug", "price", "pk"
+            )
+        return super().get_data_for_export(request, queryset, **kwargs)
 
 
 @admin.register(Product)

@@ -247,9 +247,43 @@ def test_export_lists_every_variant_with_its_product_and_stock(admin_client, mak
     ]
 
 
+def test_export_from_the_product_list_gives_the_variants_of_the_filtered_products(
+    admin_client, make_variant
+):
+    kept, _other = make_variant(), make_variant()
+    Product.objects.filter(pk=kept.product_id).update(is_featured=True)
+    every_field = {f"variantresource_{name}": "on" for name in VariantResource._meta.fields}
+    response = admin_client.post(
+        reverse("admin:catalog_product_export") + "?is_featured__exact=1",
+        {"format": "0", "resource": "0", **every_field},
+    )
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == [kept.sku]
+
+
 def test_export_as_xlsx_reads_back(category, make_variant):
     make_variant(price="68.00", stock=5)
     data = VariantResource().export().export("xlsx")
     sheet = load_workbook(BytesIO(data)).active
     assert [cell.value for cell in sheet[1]] == HEADERS
     assert Category.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "admin:catalog_product_changelist",
+        "admin:catalog_product_add",
+        "admin:catalog_product_import",
+        "admin:catalog_variant_changelist",
+        "admin:catalog_variant_export",
+        "admin:catalog_category_changelist",
+    ],
+)
+def test_back_office_pages_open(admin_client, variant, png, name):
+    from catalog.models import ProductImage
+
+    ProductImage.objects.create(product=variant.product, image=png())
+    assert admin_client.get(reverse(name)).status_code == 200
+    change = reverse("admin:catalog_product_change", args=[variant.product_id])
+    assert "400.webp" in admin_client.get(change).content.decode()
