@@ -6,6 +6,20 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def count_past_sales(apps, schema_editor):
+    """Products sold before this migration get their sold count from the stock movements."""
+    Product = apps.get_model("catalog", "Product")
+    StockMovement = apps.get_model("catalog", "StockMovement")
+    totals = (
+        StockMovement.objects.filter(kind__in=["sold", "released", "returned"])
+        .values("variant__product")
+        .annotate(moved=models.Sum("quantity"))
+    )
+    for row in totals:
+        if row["moved"] < 0:
+            Product.objects.filter(pk=row["variant__product"]).update(sold_count=-row["moved"])
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -80,4 +94,5 @@ class Migration(migrations.Migration):
             model_name='productimage',
             index=models.Index(fields=['product', 'position'], name='image_product_position'),
         ),
+        migrations.RunPython(count_past_sales, migrations.RunPython.noop),
     ]

@@ -68,5 +68,8 @@
     form.querySelectorAll('input[name="variant"]').forEach(function (radio) {
       radio.addEventListener("change", function () { update(radio.closest("label")); });
     });
+    // A page restored from history may have another chip checked than the server chose.
+    var checked = form.querySelector('input[name="variant"]:checked');
+    if (checked) { update(checked.closest("label")); }
   });
 })();
