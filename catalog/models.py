@@ -56,7 +56,14 @@ class Category(MPTTModel, BilingualNameMixin):
 
 class ProductQuerySet(models.QuerySet):
     def visible(self):
-        return self.filter(is_active=True, category__is_active=True)
+        """Active products whose category and every category above it are active."""
+        hidden_category = Category.objects.filter(
+            tree_id=models.OuterRef("category__tree_id"),
+            lft__lte=models.OuterRef("category__lft"),
+            rght__gte=models.OuterRef("category__rght"),
+            is_active=False,
+        )
+        return self.filter(is_active=True).exclude(models.Exists(hidden_category))
 
 
 class Product(BilingualNameMixin):

@@ -189,13 +189,14 @@ def category_listing(slug: str, filters: dict, page_number) -> dict:
 
     def build():
         category = Category.objects.filter(slug=slug, is_active=True).first()
-        if category is None:
+        ancestors = list(category.get_ancestors()) if category else []
+        if category is None or not all(ancestor.is_active for ancestor in ancestors):
             return {"category": None}
         subtree = category.get_descendants(include_self=True).filter(is_active=True)
         products = Product.objects.visible().filter(category__in=subtree)
         return {
             "category": category,
-            "ancestors": list(category.get_ancestors()),
+            "ancestors": ancestors,
             "children": list(category.get_children().filter(is_active=True)),
             "page": paginate(filter_products(products, filters), page_number),
         }

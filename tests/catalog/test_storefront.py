@@ -63,6 +63,15 @@ def test_an_inactive_category_is_not_found(client, shop):
     assert client.get(reverse("catalog:product", args=["cabernet"])).status_code == 404
 
 
+def test_hiding_a_category_hides_its_sub_categories_and_their_products(client, shop, category):
+    category.is_active = False
+    category.save()
+    assert client.get(reverse("catalog:category", args=["sauce"])).status_code == 404
+    assert client.get(reverse("catalog:product", args=["maotai"])).status_code == 404
+    assert names(client.get(reverse("catalog:search"), {"q": "茅台"})) == []
+    assert names(client.get(reverse("catalog:home")), "products") == ["cabernet"]
+
+
 def test_an_inactive_product_has_no_page(client, shop):
     assert client.get(reverse("catalog:product", args=["hidden"])).status_code == 404
 
