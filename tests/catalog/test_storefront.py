@@ -241,3 +241,19 @@ def test_the_product_form_adds_the_chosen_variant_to_the_cart(client, variant):
     response = client.post(reverse("orders:cart_add"), {"variant": variant.pk, "quantity": 1})
     assert response.url == reverse("orders:cart")
     assert client.get(response.url).context["cart_count"] == 1
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "\x00"},
+        {"q": "' or 1=1 --"},
+        {"q": "a" * 300},
+        {"q": "%_\\"},
+        {"q": "!!! & | <->"},
+        {"q": "茅台", "min_price": "NaN", "max_price": "1e999"},
+        {"q": "茅台", "page": "-1", "sort": "relevance"},
+    ],
+)
+def test_odd_search_input_never_fails(client, shop, params):
+    assert client.get(reverse("catalog:search"), params).status_code == 200
