@@ -215,7 +215,8 @@ def search_listing(filters: dict, page_number) -> Page:
 
 
 def product_page(slug: str) -> dict:
-    """A product with its active variants, images, specs and up to four related products."""
+    """A product with its category path, active variants, images, specs and up to four
+    related products (same category, best-selling first)."""
 
     def build():
         product = (
@@ -237,6 +238,7 @@ def product_page(slug: str) -> dict:
         variants = list(product.variants.all())
         return {
             "product": product,
+            "ancestors": list(product.category.get_ancestors()),
             "variants": variants,
             # the first one in stock is picked for the shopper
             "selected": next((v for v in variants if v.stock), variants[0] if variants else None),

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 # category, children, count, page; search = count + page; product = product, variants,
 # images, specs, related.
 # Signed in adds the session and the user.
-EXPECTED = {"home": 2, "category": 4, "search": 2, "product": 5}
+EXPECTED = {"home": 2, "category": 4, "search": 2, "product": 6}
 SIGNED_IN = 2
 
 
