@@ -218,7 +218,24 @@ def test_import_through_the_admin_from_an_xlsx_file(admin_client, category):
     )
     assert response.status_code == 302
     assert Variant.objects.get(sku="MT-500").stock == 12
+    movement = StockMovement.objects.get(variant__sku="MT-500")
+    assert (movement.actor.username, movement.reason) == ("boss", "import")
     assert Variant.objects.get(sku="MT-6X").price == Decimal("1699.00")
+
+
+def test_a_bad_row_in_the_admin_shows_its_error_and_offers_no_confirm(admin_client, category):
+    rows = good_rows(category)
+    rows[1][HEADERS.index("category")] = "no-such-category"
+    upload = BytesIO(rows_dataset(*rows).export("csv").encode())
+    upload.name = "products.csv"
+    response = admin_client.post(
+        reverse("admin:catalog_variant_import"),
+        {"resource": "0", "format": "0", "import_file": upload},
+    )
+    assert response.status_code == 200
+    assert response.context.get("confirm_form") is None
+    assert "no-such-category" in response.content.decode()
+    assert not Variant.objects.exists()
 
 
 def test_export_lists_every_variant_with_its_product_and_stock(admin_client, make_variant):
