@@ -3,11 +3,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, validate_image_file_extension
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
+
+from .images import SIZES, make_thumbnails, thumbnail_name
 
 
 class BilingualNameMixin(models.Model):
@@ -200,13 +202,17 @@ class ProductImage(models.Model):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        from .images import make_thumbnails
-
         make_thumbnails(self.image)
 
-    def thumbnail_url(self, size: int) -> str:
-        from .images import thumbnail_name
+    def delete(self, *args, **kwargs):
+        """Remove the picture and its thumbnails too, once the deletion has committed."""
+        storage, name = self.image.storage, self.image.name
+        result = super().delete(*args, **kwargs)
+        names = [name, *(thumbnail_name(name, size) for size in SIZES)] if name else []
+        transaction.on_commit(lambda: [storage.delete(n) for n in names])
+        return result
 
+    def thumbnail_url(self, size: int) -> str:
         return self.image.storage.url(thumbnail_name(self.image.name, size))
 
     @property

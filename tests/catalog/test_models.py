@@ -73,3 +73,15 @@ def test_sales_and_returns_move_the_sold_count(make_variant):
     first.product.refresh_from_db()
     second.product.refresh_from_db()
     assert (first.product.sold_count, second.product.sold_count) == (4, 0)
+
+
+@pytest.mark.django_db
+def test_deleting_an_image_removes_its_files(
+    variant, png, media, django_capture_on_commit_callbacks
+):
+    image = ProductImage.objects.create(product=variant.product, image=png())
+    folder = media / "products" / str(variant.product_id)
+    assert len(list(folder.iterdir())) == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        image.delete()
+    assert list(folder.iterdir()) == []
