@@ -1,14 +1,41 @@
 from django.contrib import admin
 from django.db import transaction
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 from mptt.admin import DraggableMPTTAdmin
 
 from core.locks import lock_tree
 
-from .models import Category, Product, Variant
+from . import services
+from .admin_stock import StockVariantAdminMixin
+from .models import Category, Product, ProductImage, ProductSpec, Variant
+from .resources import VariantResource
+
+
+class CatalogChangeMixin:
+    """Every save or delete in these admins moves the storefront's cache version."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.catalog_changed()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.catalog_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.catalog_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        services.catalog_changed()
 
 
 @admin.register(Category)
-class CategoryAdmin(DraggableMPTTAdmin):
+class CategoryAdmin(CatalogChangeMixin, DraggableMPTTAdmin):
     """Drag and drop the category tree; every structural write holds the tree lock."""
 
     list_display = ("tree_actions", "indented_title", "slug", "is_active")
@@ -29,35 +56,95 @@ class CategoryAdmin(DraggableMPTTAdmin):
     def _move_node(self, request):
         with transaction.atomic():
             lock_tree("categories")
-            return super()._move_node(request)
+            response = super()._move_node(request)
+            services.catalog_changed()
+            return response
 
 
 class VariantInline(admin.TabularInline):
     model = Variant
     extra = 1
-    fields = ("name", "name_en", "sku", "price", "stock", "is_active")
+    fields = ("name", "name_en", "sku", "price", "compare_at_price", "stock", "is_active")
+    # Stock moves only through catalog.inventory (the stock admin, orders, imports).
+    readonly_fields = ("stock",)
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    extra = 1
+    fields = ("preview", "image", "alt_text", "position")
+    readonly_fields = ("preview",)
+    ordering = ("position", "pk")
+
+    @admin.display(description=_("preview"))
+    def preview(self, image):
+        if not image.pk or not image.image:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="" width="64" height="64" style="object-fit:cover">',
+            image.small_url,
+        )
+
+
+class ProductSpecInline(admin.TabularInline):
+    model = ProductSpec
+    extra = 1
+    fields = ("name", "name_en", "value", "value_en", "position")
+    ordering = ("position", "pk")
+
+
+class CatalogImportExportMixin(ImportExportMixin):
+    """Products and variants in and out as one row a variant (catalog.resources)."""
+
+    resource_classes = [VariantResource]
+    formats = [CSV, XLSX]
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        if queryset.model is Product:  # the products listed (filtered, or picked): their variants
+            queryset = Variant.objects.filter(product__in=queryset.values("pk")).order_by(
+                "product__slug", "price", "pk"
+            )
+        return super().get_data_for_export(request, queryset, **kwargs)
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
-    list_display = ("name", "name_en", "category", "is_active", "created_at")
-    list_filter = ("is_active", "category")
+class ProductAdmin(CatalogChangeMixin, CatalogImportExportMixin, admin.ModelAdmin):
+    list_display = (
+        "name",
+        "name_en",
+        "category",
+        "is_active",
+        "is_featured",
+        "sold_count",
+        "created_at",
+    )
+    list_filter = ("is_active", "is_featured", "category")
+    list_editable = ("is_featured",)
     search_fields = ("name", "name_en", "slug", "variants__sku")
     prepopulated_fields = {"slug": ("name_en",)}
-    inlines = [VariantInline]
+    inlines = [VariantInline, ProductImageInline, ProductSpecInline]
     autocomplete_fields = ("category",)
     list_select_related = ("category",)
+    readonly_fields = ("sold_count",)
+    fields = (
+        "category",
+        ("name", "name_en"),
+        "slug",
+        ("description", "description_en"),
+        ("is_active", "is_featured"),
+        "sold_count",
+    )
 
 
 @admin.register(Variant)
-class VariantAdmin(admin.ModelAdmin):
-    list_display = ("sku", "product", "name", "price", "stock", "is_active")
-    # Stock is changed through orders and (later) stock movements, never typed over.
-    list_editable = ("price",)
-    list_filter = ("is_active",)
+class VariantAdmin(
+    StockVariantAdminMixin, CatalogChangeMixin, CatalogImportExportMixin, admin.ModelAdmin
+):
+    list_display = ("sku", "product", "name", "price", "compare_at_price", "stock", "is_active")
+    # Prices are typed here; stock moves only through catalog.inventory, never typed over.
+    list_editable = ("price", "compare_at_price")
+    list_filter = ("is_active", "product__category")
     search_fields = ("sku", "name", "product__name", "product__name_en")
     list_select_related = ("product",)
     autocomplete_fields = ("product",)
-
-
-from . import admin_stock  # noqa: E402,F401 - stock admin, extends the classes above
+    readonly_fields = ("stock",)

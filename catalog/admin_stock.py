@@ -4,9 +4,8 @@ Every stock change made in the admin goes through ``catalog.inventory`` and so
 leaves a StockMovement: staff receive goods or adjust to a count on a small
 page of their own; the stock number itself is read-only in every admin form.
 
-This module is imported at the bottom of ``catalog/admin.py``. It extends
-whatever VariantAdmin and ProductAdmin are registered there (subclassing the
-registered classes), so the two can evolve separately.
+``StockVariantAdminMixin`` is part of ``catalog.admin.VariantAdmin``; the
+product admin's variant inline shows stock read-only.
 """
 
 from django import forms
@@ -23,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from core.admin import ReadOnlyAdmin
 
 from . import inventory
-from .models import Product, StockMovement, Variant
+from .models import StockMovement, Variant
 
 MAX_RECEIVED = 1_000_000
 
@@ -220,25 +219,3 @@ class StockVariantAdminMixin:
             "title": f"{title}: {variant.sku}",
         }
         return TemplateResponse(request, "admin/catalog/variant/stock_form.html", context)
-
-
-class ReadOnlyStockInlinesMixin:
-    """Variant inlines (in the product admin) show stock but never write it."""
-
-    def get_inline_instances(self, request, obj=None):
-        inlines = super().get_inline_instances(request, obj)
-        for inline in inlines:
-            if inline.model is Variant:
-                inline.readonly_fields = _with(inline.readonly_fields, "stock")
-        return inlines
-
-
-def _extend_registered(model, mixin):
-    """Re-register ``model`` with its current admin class extended by ``mixin``."""
-    base = type(admin.site.get_model_admin(model))
-    admin.site.unregister(model)
-    admin.site.register(model, type(base.__name__, (mixin, base), {"__module__": __name__}))
-
-
-_extend_registered(Variant, StockVariantAdminMixin)
-_extend_registered(Product, ReadOnlyStockInlinesMixin)

@@ -9,11 +9,12 @@ The database's ``stock >= 0`` check is the last guard behind this one.
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models.functions import Greatest
 from django.utils.translation import gettext as _
 
 from .cache import bump_catalog_version
-from .models import StockMovement, Variant
+from .models import Product, StockMovement, Variant
 
 Kind = StockMovement.Kind
 
@@ -42,7 +43,10 @@ def move(
 ) -> list[StockMovement]:
     """Apply signed ``(variant_id, quantity)`` changes as one movement each.
 
-    Three queries whatever the number of variants: lock, update, insert.
+    Three queries whatever the number of variants: lock, update, insert; a
+    fourth for sales, releases and returns, which move the products'
+    ``sold_count`` (the best-selling sort) in the same transaction: stock is
+    sold when an order is placed, so a cancelled order's release un-counts it.
     Raises ``InsufficientStock`` (and changes nothing) if any would go below zero.
     """
     deltas: dict[int, int] = {}
@@ -51,12 +55,16 @@ def move(
     deltas = {pk: qty for pk, qty in deltas.items() if qty}
     if not deltas:
         return []
-    current = dict(
+    locked = (
         Variant.objects.select_for_update()
         .filter(pk__in=sorted(deltas))
         .order_by("pk")
-        .values_list("pk", "stock")
+        .values_list("pk", "stock", "product_id")
     )
+    current, product_of = {}, {}
+    for pk, stock, product_id in locked:
+        current[pk] = stock
+        product_of[pk] = product_id
     after = {}
     for pk, quantity in sorted(deltas.items()):
         if pk not in current:
@@ -82,8 +90,30 @@ def move(
         )
         for pk in sorted(after)
     )
+    if kind in (Kind.SOLD, Kind.RELEASED, Kind.RETURNED):
+        _count_sales(product_of, deltas)
     bump_catalog_version()
     return movements
+
+
+def _count_sales(product_of: dict[int, int], deltas: dict[int, int]) -> None:
+    """A sale (negative quantity) counts as sold; a release or a return un-counts it."""
+    sold: dict[int, int] = {}
+    for pk, quantity in deltas.items():
+        sold[product_of[pk]] = sold.get(product_of[pk], 0) - quantity
+    sold = {pk: n for pk, n in sold.items() if n}
+    if not sold:
+        return
+    Product.objects.filter(pk__in=sold).update(
+        sold_count=Greatest(
+            F("sold_count")
+            + Case(
+                *(When(pk=pk, then=Value(n)) for pk, n in sold.items()),
+                output_field=IntegerField(),
+            ),
+            Value(0),
+        )
+    )
 
 
 def sell(lines: Iterable[tuple[int, int]], *, reference: str, actor=None) -> list[StockMovement]:

@@ -1,12 +1,15 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, validate_image_file_extension
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
+
+from .images import SIZES, make_thumbnails, thumbnail_name
 
 
 class BilingualNameMixin(models.Model):
@@ -55,7 +58,14 @@ class Category(MPTTModel, BilingualNameMixin):
 
 class ProductQuerySet(models.QuerySet):
     def visible(self):
-        return self.filter(is_active=True, category__is_active=True)
+        """Active products whose category and every category above it are active."""
+        hidden_category = Category.objects.filter(
+            tree_id=models.OuterRef("category__tree_id"),
+            lft__lte=models.OuterRef("category__lft"),
+            rght__gte=models.OuterRef("category__rght"),
+            is_active=False,
+        )
+        return self.filter(is_active=True).exclude(models.Exists(hidden_category))
 
 
 class Product(BilingualNameMixin):
@@ -68,6 +78,15 @@ class Product(BilingualNameMixin):
     description = models.TextField(_("description (Chinese)"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    is_featured = models.BooleanField(
+        _("featured"), default=False, help_text=_("Shown on the home page (推荐).")
+    )
+    sold_count = models.PositiveIntegerField(
+        _("sold"),
+        default=0,
+        editable=False,
+        help_text=_("Units sold minus units returned; kept by catalog.inventory (销量)."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = ProductQuerySet.as_manager()
@@ -76,6 +95,7 @@ class Product(BilingualNameMixin):
         verbose_name = _("product")
         verbose_name_plural = _("products")
         ordering = ["-created_at", "pk"]
+        indexes = [models.Index(fields=["is_featured", "-created_at"], name="product_featured_new")]
 
     def get_absolute_url(self):
         return reverse("catalog:product", args=[self.slug])
@@ -97,6 +117,14 @@ class Variant(BilingualNameMixin):
     price = models.DecimalField(
         _("price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
+    compare_at_price = models.DecimalField(
+        _("compare-at price"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("The former or list price shown struck through (划线价); above the price."),
+    )
     stock = models.PositiveIntegerField(_("stock"), default=0)
     low_stock_threshold = models.PositiveIntegerField(_("low stock at or below"), default=5)
     is_active = models.BooleanField(_("active"), default=True)
@@ -108,14 +136,116 @@ class Variant(BilingualNameMixin):
         constraints = [
             models.CheckConstraint(condition=models.Q(stock__gte=0), name="variant_stock_gte_0"),
             models.CheckConstraint(condition=models.Q(price__gte=0), name="variant_price_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(compare_at_price__isnull=True)
+                | models.Q(compare_at_price__gt=models.F("price")),
+                name="variant_compare_at_gt_price",
+                violation_error_message=_("The compare-at price must be higher than the price."),
+            ),
         ]
 
     def __str__(self):
         return f"{self.product.name} · {self.name} ({self.sku})"
 
+    def clean(self):
+        super().clean()
+        if (
+            self.compare_at_price is not None
+            and self.price is not None
+            and self.compare_at_price <= self.price
+        ):
+            raise ValidationError(
+                {"compare_at_price": _("The compare-at price must be higher than the price.")}
+            )
+
+    @property
+    def has_discount(self) -> bool:
+        return self.compare_at_price is not None and self.compare_at_price > self.price
+
     @property
     def is_purchasable(self) -> bool:
         return self.is_active and self.product.is_active
+
+
+def product_image_path(instance, filename: str) -> str:
+    return f"products/{instance.product_id or 'new'}/{filename}"
+
+
+class ProductImage(models.Model):
+    """A picture of a product (商品图片); the first by position is the cover.
+
+    Saving makes two smaller copies beside the original (``thumbnails``), so
+    listing pages never send a camera-sized photo to a phone.
+    """
+
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="images"
+    )
+    image = models.ImageField(
+        _("image"),
+        upload_to=product_image_path,
+        max_length=255,
+        validators=[validate_image_file_extension],
+    )
+    alt_text = models.CharField(
+        _("alt text"), max_length=200, blank=True, help_text=_("What the picture shows.")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("product image")
+        verbose_name_plural = _("product images")
+        ordering = ["product", "position", "pk"]
+        indexes = [models.Index(fields=["product", "position"], name="image_product_position")]
+
+    def __str__(self):
+        return self.alt_text or self.image.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        make_thumbnails(self.image)
+
+    def delete(self, *args, **kwargs):
+        """Remove the picture and its thumbnails too, once the deletion has committed."""
+        storage, name = self.image.storage, self.image.name
+        result = super().delete(*args, **kwargs)
+        names = [name, *(thumbnail_name(name, size) for size in SIZES)] if name else []
+        transaction.on_commit(lambda: [storage.delete(n) for n in names])
+        return result
+
+    def thumbnail_url(self, size: int) -> str:
+        return self.image.storage.url(thumbnail_name(self.image.name, size))
+
+    @property
+    def small_url(self) -> str:
+        return self.thumbnail_url(400)
+
+    @property
+    def large_url(self) -> str:
+        return self.thumbnail_url(800)
+
+
+class ProductSpec(BilingualNameMixin):
+    """One line of a product's specification table (规格参数): 产地, 酒精度, 净含量."""
+
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="specs"
+    )
+    # `name` / `name_en` (from the mixin) are the label; the value is bilingual too.
+    value = models.CharField(_("value (Chinese)"), max_length=200)
+    value_en = models.CharField(_("value (English)"), max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("specification")
+        verbose_name_plural = _("specifications")
+        ordering = ["product", "position", "pk"]
+
+    @property
+    def display_value(self) -> str:
+        if self.value_en and (get_language() or "").startswith("en"):
+            return self.value_en
+        return self.value
 
 
 class StockMovement(models.Model):

@@ -1,52 +1,257 @@
-"""Reads of the catalog for the storefront, each in a fixed number of queries."""
+"""Reads of the catalog for the storefront, each in a fixed number of queries.
 
-from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
-from django.shortcuts import get_object_or_404
+Listing and product reads are cached under ``catalog.cache.catalog_version()``,
+the language and the request's parameters: they hold catalog objects only,
+never anything of one visitor (cart, CSRF token), and any catalog change moves
+the version so the next read is fresh.
+"""
 
-from .models import Category, Product, Variant
+import hashlib
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.core.cache import cache
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.http import Http404
+from django.utils.translation import get_language
+
+from .cache import catalog_version
+from .models import Category, Product, ProductImage, ProductSpec, Variant
+
+T = TypeVar("T")
+PAGE_SIZE = 24
+RELATED_LIMIT = 4
+FEATURED_LIMIT = 8
+
+SORTS = {
+    "newest": ("-created_at", "-pk"),
+    "price_asc": (F("min_price").asc(nulls_last=True), "pk"),
+    "price_desc": (F("min_price").desc(nulls_last=True), "pk"),
+    "best": ("-sold_count", "-created_at", "-pk"),
+    "relevance": (F("rank").desc(nulls_last=True), "-sold_count", "-pk"),
+}
+
+
+def cached(key_parts: tuple, build: Callable[[], T]) -> T:
+    """``build()`` once per catalog version, language and ``key_parts``."""
+    # Hashed: search text is free input (any length, spaces, Chinese), keys must be tame.
+    digest = hashlib.sha1("\x1f".join(map(str, key_parts)).encode(), usedforsecurity=False)
+    key = f"catalog:{catalog_version()}:{get_language() or ''}:{digest.hexdigest()}"
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, settings.CATALOG_CACHE_SECONDS)
+    return value
 
 
 def active_variants() -> QuerySet[Variant]:
     return Variant.objects.filter(is_active=True).order_by("price", "pk")
 
 
+def cover_image() -> Subquery:
+    """The file name of a product's first image, as a column: no query per card."""
+    return Subquery(
+        ProductImage.objects.filter(product=OuterRef("pk"))
+        .order_by("position", "pk")
+        .values("image")[:1]
+    )
+
+
 def product_cards(products: QuerySet[Product]) -> QuerySet[Product]:
-    """Products annotated for a listing card: lowest price, total stock, variants.
+    """Products annotated for a listing card: lowest price (and its compare-at
+    price), total stock, number of variants and the cover image.
 
     Newest first, with the primary key as tie-breaker so pages never overlap.
     """
     active = Q(variants__is_active=True)
+    cheapest = active_variants().filter(product=OuterRef("pk"))
     return (
         products.annotate(
             min_price=Min("variants__price", filter=active),
+            compare_at_price=Subquery(cheapest.values("compare_at_price")[:1]),
             total_stock=Sum("variants__stock", filter=active),
             variant_count=Count("variants", filter=active),
+            cover=cover_image(),
         )
         .select_related("category")
         .order_by("-created_at", "-pk")
     )
 
 
-def root_categories() -> QuerySet[Category]:
-    return Category.objects.filter(is_active=True, level=0).order_by("tree_id", "lft")
-
-
-def featured_products(limit: int = 8) -> QuerySet[Product]:
-    return product_cards(Product.objects.visible())[:limit]
-
-
-def category_with_products(slug: str) -> tuple[Category, QuerySet[Product]]:
-    """A category and the products of it and every sub-category (MPTT range)."""
-    category = get_object_or_404(Category, slug=slug, is_active=True)
-    subtree = category.get_descendants(include_self=True).filter(is_active=True)
-    products = product_cards(Product.objects.visible().filter(category__in=subtree))
-    return category, products
-
-
-def product_detail(slug: str) -> Product:
-    return get_object_or_404(
-        Product.objects.visible()
-        .select_related("category")
-        .prefetch_related(Prefetch("variants", queryset=active_variants())),
-        slug=slug,
+def root_categories() -> list[Category]:
+    """Top categories, each with the cover of a product in its tree (featured first)."""
+    cover = (
+        ProductImage.objects.filter(
+            product__category__tree_id=OuterRef("tree_id"),
+            product__category__is_active=True,
+            product__is_active=True,
+        )
+        .order_by("-product__is_featured", "-product__created_at", "position", "pk")
+        .values("image")[:1]
     )
+    return list(
+        Category.objects.filter(is_active=True, level=0)
+        .annotate(cover=Subquery(cover))
+        .order_by("tree_id", "lft")
+    )
+
+
+def featured_products(limit: int = FEATURED_LIMIT) -> list[Product]:
+    """Featured products (推荐) first, then the newest, to fill the home page."""
+    products = product_cards(Product.objects.visible()).order_by(
+        "-is_featured", "-created_at", "-pk"
+    )
+    return list(products[:limit])
+
+
+def home() -> dict:
+    return cached(
+        ("home",),
+        lambda: {"categories": root_categories(), "products": featured_products()},
+    )
+
+
+def filter_products(products: QuerySet[Product], filters: dict) -> QuerySet[Product]:
+    """Apply the listing filters: price range and stock of an active variant, search, sort.
+
+    A product matches the price range if one of its active variants (in stock,
+    when asked) is priced inside it: the one the shopper would buy.
+    """
+    wanted = Q(product=OuterRef("pk"), is_active=True)
+    if filters.get("min_price") is not None:
+        wanted &= Q(price__gte=filters["min_price"])
+    if filters.get("max_price") is not None:
+        wanted &= Q(price__lte=filters["max_price"])
+    if filters.get("in_stock"):
+        wanted &= Q(stock__gt=0)
+    if wanted != Q(product=OuterRef("pk"), is_active=True):
+        products = products.filter(Exists(Variant.objects.filter(wanted)))
+    sort = filters.get("sort") or "newest"
+    if filters.get("q"):
+        products = search(products, filters["q"])
+    elif sort == "relevance":
+        sort = "newest"
+    return product_cards(products).order_by(*SORTS.get(sort, SORTS["newest"]))
+
+
+def search(products: QuerySet[Product], text: str) -> QuerySet[Product]:
+    """Full-text search on PostgreSQL ('simple' config: no stemming, any language),
+    plus a substring match, since Chinese has no spaces between words ("茅台" must
+    find "茅台镇酱香"). SQLite gets the substring match only. Annotates ``rank``.
+    """
+    contains = (
+        Q(name__icontains=text)
+        | Q(name_en__icontains=text)
+        | Q(description__icontains=text)
+        | Q(description_en__icontains=text)
+        | Q(variants__sku__iexact=text)
+    )
+    if connection.vendor != "postgresql":
+        matching = Product.objects.filter(contains).values("pk")
+        return products.filter(pk__in=matching).annotate(rank=Value(0.0, output_field=FloatField()))
+    vector = SearchVector("name", "name_en", weight="A", config="simple") + SearchVector(
+        "description", "description_en", weight="B", config="simple"
+    )
+    query = SearchQuery(text, config="simple", search_type="websearch")
+    matching = (
+        Product.objects.annotate(document=vector).filter(Q(document=query) | contains).values("pk")
+    )
+    return products.filter(pk__in=matching).annotate(rank=SearchRank(vector, query))
+
+
+def paginate(products: QuerySet[Product], number, per_page: int | None = None) -> Page:
+    """One page of ``products``, read now, as a picklable page (for the cache)."""
+    per_page = per_page or PAGE_SIZE
+    page = Paginator(products, per_page).get_page(number)
+    count = page.paginator.count
+    return Page(list(page.object_list), page.number, Paginator(range(count), per_page))
+
+
+def category_listing(slug: str, filters: dict, page_number) -> dict:
+    """A category, its place in the tree and one page of its (and its sub-categories') products."""
+
+    def build():
+        category = Category.objects.filter(slug=slug, is_active=True).first()
+        ancestors = list(category.get_ancestors()) if category else []
+        if category is None or not all(ancestor.is_active for ancestor in ancestors):
+            return {"category": None}
+        subtree = category.get_descendants(include_self=True).filter(is_active=True)
+        products = Product.objects.visible().filter(category__in=subtree)
+        return {
+            "category": category,
+            "ancestors": ancestors,
+            "children": list(category.get_children().filter(is_active=True)),
+            "page": paginate(filter_products(products, filters), page_number),
+        }
+
+    listing = cached(("category", slug, _key(filters), page_number), build)
+    if listing["category"] is None:
+        raise Http404
+    return listing
+
+
+def search_listing(filters: dict, page_number) -> Page:
+    return cached(
+        ("search", _key(filters), page_number),
+        lambda: paginate(filter_products(Product.objects.visible(), filters), page_number),
+    )
+
+
+def product_page(slug: str) -> dict:
+    """A product with its category path, active variants, images, specs and up to four
+    related products (same category, best-selling first)."""
+
+    def build():
+        product = (
+            Product.objects.visible()
+            .select_related("category")
+            .prefetch_related(
+                Prefetch("variants", queryset=active_variants()),
+                "images",
+                Prefetch("specs", queryset=ProductSpec.objects.order_by("position", "pk")),
+            )
+            .filter(slug=slug)
+            .first()
+        )
+        if product is None:
+            return {"product": None}
+        related = product_cards(
+            Product.objects.visible().filter(category=product.category_id).exclude(pk=product.pk)
+        ).order_by("-sold_count", "-created_at", "-pk")[:RELATED_LIMIT]
+        variants = list(product.variants.all())
+        return {
+            "product": product,
+            "ancestors": list(product.category.get_ancestors()),
+            "variants": variants,
+            # the first one in stock is picked for the shopper
+            "selected": next((v for v in variants if v.stock), variants[0] if variants else None),
+            "images": list(product.images.all()),
+            "specs": list(product.specs.all()),
+            "related": list(related),
+        }
+
+    body = cached(("product", slug), build)
+    if body["product"] is None:
+        raise Http404
+    return body
+
+
+def _key(filters: dict) -> tuple:
+    return tuple(filters.get(name) for name in ("q", "min_price", "max_price", "in_stock", "sort"))

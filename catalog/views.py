@@ -1,41 +1,32 @@
-from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from . import selectors
-
-PAGE_SIZE = 24
+from .forms import ListingFilterForm
 
 
 def home(request):
-    return render(
-        request,
-        "catalog/home.html",
-        {
-            "categories": selectors.root_categories(),
-            "products": selectors.featured_products(),
-        },
-    )
+    return render(request, "catalog/home.html", selectors.home())
 
 
 def category(request, slug):
-    category, products = selectors.category_with_products(slug)
-    page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "catalog/category.html",
-        {
-            "category": category,
-            "ancestors": category.get_ancestors(),
-            "children": category.get_children().filter(is_active=True),
-            "page": page,
-        },
-    )
+    form = ListingFilterForm(request.GET)
+    listing = selectors.category_listing(slug, form.filters(), _page_number(request))
+    return render(request, "catalog/category.html", {**listing, "form": form})
+
+
+def search(request):
+    form = ListingFilterForm(request.GET, searching=True)
+    filters = form.filters()
+    page = selectors.search_listing(filters, _page_number(request)) if filters["q"] else None
+    context = {"form": form, "query": filters["q"], "search_query": filters["q"], "page": page}
+    return render(request, "catalog/search.html", context)
 
 
 def product(request, slug):
-    product = selectors.product_detail(slug)
-    return render(
-        request,
-        "catalog/product.html",
-        {"product": product, "variants": list(product.variants.all())},
-    )
+    return render(request, "catalog/product.html", selectors.product_page(slug))
+
+
+def _page_number(request) -> int:
+    """The requested page as a number (1 for anything else); the paginator clamps it."""
+    number = request.GET.get("page", "")
+    return int(number) if number.isdigit() and 0 < len(number) < 6 else 1

@@ -140,9 +140,11 @@ def capped_amounts(raw: list[Decimal], base: Decimal, cap: Decimal) -> list[Deci
     return amounts
 
 
-def reversal_target(amount: Decimal, share: Decimal) -> Decimal:
-    """How much of a commission stands reversed once `share` (0..1) of the goods
-    were refunded: in proportion, rounded down, all of it for a full refund."""
-    if share >= 1:
+def reversal_target(amount: Decimal, refunded: Decimal, base: Decimal = Decimal(1)) -> Decimal:
+    """How much of a commission stands reversed once `refunded` of the `base`
+    (the goods total; or a share of 1) was refunded: in proportion, rounded down,
+    all of it for a full refund. Multiplies before it divides, so that an exact
+    proportion (2.54 x 0.70 / 25.40 = 0.07) is not lost to a repeating share."""
+    if not base or refunded >= base:
         return amount
-    return to_cents(amount * max(share, ZERO))
+    return to_cents(amount * max(refunded, ZERO) / base)

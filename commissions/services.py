@@ -302,15 +302,12 @@ def reverse_order_commissions(order: Order, *, reason: str, refunded: Decimal | 
     order's net commission to exactly zero. Calling it again with the same
     total changes nothing. The caller holds the order's row lock.
     """
-    share = (
-        Decimal(1)
-        if refunded is None or not order.subtotal
-        else min(Decimal(1), refunded / order.subtotal)
-    )
+    if refunded is None:
+        refunded = order.subtotal
     now = timezone.now()
     reversed_count = 0
     for commission in order.commissions.exclude(status=Commission.Status.REVERSED).order_by("pk"):
-        target = reversal_target(commission.amount, share)
+        target = reversal_target(commission.amount, refunded, order.subtotal)
         step = target - commission.reversed_amount
         if step <= ZERO:
             continue

@@ -234,3 +234,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Links in emails point here (the site's public address).
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+
+# --- Storefront (catalog) ---
+INSTALLED_APPS += ["import_export"]
+# Seconds a cached catalog read (listing cards, product page body) lives; any catalog
+# change moves catalog.cache's version, so a stale entry is never read, only left to expire.
+CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=600)

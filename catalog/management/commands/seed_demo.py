@@ -6,11 +6,13 @@ Idempotent: run it again and it changes nothing that exists.
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from catalog import inventory
-from catalog.models import Category, Product, Variant
+from catalog import demo_art, inventory
+from catalog.cache import bump_catalog_version
+from catalog.models import Category, Product, ProductImage, ProductSpec, Variant
 from core.locks import lock_tree
 from distributors.models import Distributor
 from distributors.services import join_network
@@ -93,6 +95,105 @@ PRODUCTS = [
     ),
 ]
 
+# Two more, so the grids fill a row on a desktop.
+PRODUCTS += [
+    (
+        "yanshan-chardonnay",
+        "wine",
+        "燕山 霞多丽干白",
+        "Yanshan Chardonnay",
+        "燕山脚下的霞多丽，清爽果香，适合配海鲜。",
+        "Chardonnay from the foot of the Yanshan hills; fresh fruit, good with seafood.",
+        [("YS-CH-750", "750ml", "750ml", "158.00", 40)],
+    ),
+    (
+        "jianhu-5",
+        "huangjiu",
+        "鉴湖 五年陈花雕",
+        "Jianhu 5-Year Huadiao",
+        "鉴湖水酿造，五年陈酿，口感柔和。",
+        "Brewed with Jianhu lake water and aged five years; soft and mellow.",
+        [
+            ("JH5-500", "500ml", "500ml", "39.00", 150),
+            ("JH5-6X500", "6瓶装", "6 bottles", "199.00", 0),
+        ],
+    ),
+]
+
+# Former prices (划线价) of some variants, the products on the home page first, and
+# how each product's pictures are drawn (catalog.demo_art).
+COMPARE_AT = {
+    "MT53-500": "359.00",
+    "MT53-6X500": "1999.00",
+    "CS15-500": "1599.00",
+    "NX-CS-750": "298.00",
+    "SX10-500": "88.00",
+    "JH5-6X500": "234.00",
+}
+FEATURED = {"maotai-town-53", "chishui-reserve", "ningxia-cabernet", "shaoxing-10"}
+LOOKS = {
+    "maotai-town-53": "porcelain",
+    "chishui-reserve": "red",
+    "luzhou-classic": "red",
+    "yibin-five-grain": "porcelain",
+    "ningxia-cabernet": "wine",
+    "yanshan-chardonnay": "wine",
+    "shaoxing-10": "jar",
+    "jianhu-5": "jar",
+}
+# label zh, label en, then per product: value zh, value en
+SPEC_LABELS = [("产地", "Origin"), ("酒精度", "Alcohol"), ("净含量", "Volume"), ("香型", "Style")]
+SPECS = {
+    "maotai-town-53": [
+        ("贵州 仁怀", "Renhuai, Guizhou"),
+        ("53%vol", "53% vol"),
+        ("500ml", "500 ml"),
+        ("酱香型", "Sauce aroma"),
+    ],
+    "chishui-reserve": [
+        ("贵州 赤水", "Chishui, Guizhou"),
+        ("53%vol", "53% vol"),
+        ("500ml", "500 ml"),
+        ("酱香型", "Sauce aroma"),
+    ],
+    "luzhou-classic": [
+        ("四川 泸州", "Luzhou, Sichuan"),
+        ("52%vol", "52% vol"),
+        ("500ml / 250ml", "500 / 250 ml"),
+        ("浓香型", "Strong aroma"),
+    ],
+    "yibin-five-grain": [
+        ("四川 宜宾", "Yibin, Sichuan"),
+        ("52%vol", "52% vol"),
+        ("500ml", "500 ml"),
+        ("浓香型", "Strong aroma"),
+    ],
+    "ningxia-cabernet": [
+        ("宁夏 贺兰山东麓", "Helan Mountain, Ningxia"),
+        ("13.5%vol", "13.5% vol"),
+        ("750ml", "750 ml"),
+        ("干红", "Dry red"),
+    ],
+    "yanshan-chardonnay": [
+        ("河北 怀来", "Huailai, Hebei"),
+        ("12.5%vol", "12.5% vol"),
+        ("750ml", "750 ml"),
+        ("干白", "Dry white"),
+    ],
+    "shaoxing-10": [
+        ("浙江 绍兴", "Shaoxing, Zhejiang"),
+        ("15%vol", "15% vol"),
+        ("500ml", "500 ml"),
+        ("半干型", "Semi-dry"),
+    ],
+    "jianhu-5": [
+        ("浙江 绍兴", "Shaoxing, Zhejiang"),
+        ("14%vol", "14% vol"),
+        ("500ml", "500 ml"),
+        ("半干型", "Semi-dry"),
+    ],
+}
+
 # username, parent username: admin's network of three levels and a shopper.
 NETWORK = [("alice", None), ("bob", "alice"), ("carol", "bob")]
 SHOPPER = "dave"
@@ -106,6 +207,7 @@ class Command(BaseCommand):
         steps = [
             ("categories", self.seed_categories),
             ("products", self.seed_products),
+            ("pictures and specs", self.seed_pictures_and_specs),
             ("users", self.seed_users),
             ("distributors", self.seed_network),
         ]
@@ -142,6 +244,7 @@ class Command(BaseCommand):
                     "name_en": name_en,
                     "description": desc,
                     "description_en": desc_en,
+                    "is_featured": slug in FEATURED,
                 },
             )
             created += was_created
@@ -153,10 +256,46 @@ class Command(BaseCommand):
                         "name": vname,
                         "name_en": vname_en,
                         "price": Decimal(price),
+                        "compare_at_price": Decimal(COMPARE_AT[sku]) if sku in COMPARE_AT else None,
                     },
                 )
-                if variant_created:
+                if variant_created and stock:
                     inventory.receive(variant, stock, actor=None, reason="demo opening stock")
+        return created
+
+    def seed_pictures_and_specs(self) -> int:
+        """Two drawn pictures (bottle, gift box) and a spec table for products without them."""
+        created = 0
+        for product in Product.objects.filter(slug__in=LOOKS):
+            if not product.images.exists():
+                look = LOOKS[product.slug]
+                name = product.name.split()[0]
+                for position, (kind, draw) in enumerate(
+                    [("bottle", demo_art.bottle), ("box", demo_art.gift_box)]
+                ):
+                    image = ProductImage(product=product, position=position, alt_text=product.name)
+                    image.image.save(
+                        f"{product.slug}-{kind}.png", ContentFile(draw(name, look)), save=False
+                    )
+                    image.save()
+                    created += 1
+            if not product.specs.exists():
+                ProductSpec.objects.bulk_create(
+                    ProductSpec(
+                        product=product,
+                        name=label,
+                        name_en=label_en,
+                        value=value,
+                        value_en=value_en,
+                        position=position,
+                    )
+                    for position, ((label, label_en), (value, value_en)) in enumerate(
+                        zip(SPEC_LABELS, SPECS[product.slug], strict=True)
+                    )
+                )
+                created += 1
+        if created:
+            bump_catalog_version()
         return created
 
     def seed_users(self) -> int:

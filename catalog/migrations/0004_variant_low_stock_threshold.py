@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0002_stock_movements'),
+        ('catalog', '0003_storefront_images_specs_featured'),
     ]
 
     operations = [

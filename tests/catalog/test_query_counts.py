@@ -1,0 +1,82 @@
+"""Each storefront page runs the same number of queries with 10 or 1,000 products."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from catalog.models import Category, Product, ProductImage, ProductSpec, Variant
+
+pytestmark = pytest.mark.django_db
+
+# Queries of a first (uncached) read; a cached read runs none of them.
+# anonymous: home = categories + products; category (a top one: no ancestors to read) =
+# category, children, count, page; search = count + page; product = product, variants,
+# images, specs, related.
+# Signed in adds the session and the user.
+EXPECTED = {"home": 2, "category": 4, "search": 2, "product": 6}
+SIGNED_IN = 2
+
+
+def build_catalog(size: int) -> None:
+    baijiu = Category.objects.create(name="白酒", name_en="Baijiu", slug="baijiu")
+    sauce = Category.objects.create(name="酱香型", slug="sauce", parent=baijiu)
+    Category.objects.create(name="浓香型", slug="strong", parent=baijiu)
+    products = Product.objects.bulk_create(
+        Product(
+            category=sauce if n % 2 else baijiu,
+            slug=f"liquor-{n}",
+            name=f"茅台镇酱香 {n}",
+            name_en=f"Maotai {n}",
+            is_featured=n % 3 == 0,
+        )
+        for n in range(size)
+    )
+    Variant.objects.bulk_create(
+        Variant(
+            product=product,
+            sku=f"SKU-{product.pk}-{size_ml}",
+            name=f"{size_ml}ml",
+            price=Decimal(100 + product.pk % 50 + size_ml),
+            compare_at_price=Decimal(999 + size_ml),
+            stock=product.pk % 7,
+        )
+        for product in products
+        for size_ml in (250, 500)
+    )
+    ProductImage.objects.bulk_create(
+        ProductImage(product=product, image=f"products/{product.pk}/{side}.png", position=p)
+        for product in products
+        for p, side in enumerate(("front", "back"))
+    )
+    ProductSpec.objects.bulk_create(
+        ProductSpec(product=product, name="产地", value="贵州", position=0) for product in products
+    )
+
+
+def pages():
+    return {
+        "home": reverse("catalog:home"),
+        "category": reverse("catalog:category", args=["baijiu"])
+        + "?min_price=100&in_stock=1&sort=price_asc&page=2",
+        "search": reverse("catalog:search") + "?q=茅台&sort=best",
+        "product": reverse("catalog:product", args=["liquor-1"]),
+    }
+
+
+@pytest.mark.parametrize("size", [10, 1000])
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in"])
+@pytest.mark.parametrize("page", list(EXPECTED))
+def test_page_queries_do_not_grow_with_the_catalog(
+    client, make_user, django_assert_num_queries, size, signed_in, page
+):
+    build_catalog(size)
+    if signed_in:
+        client.force_login(make_user())
+    url = pages()[page]
+    extra = SIGNED_IN if signed_in else 0
+    with django_assert_num_queries(EXPECTED[page] + extra):
+        assert client.get(url).status_code == 200
+    # the catalog read is cached: again, only the visitor's own queries remain
+    with django_assert_num_queries(extra):
+        assert client.get(url).status_code == 200
