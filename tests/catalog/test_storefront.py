@@ -257,3 +257,21 @@ def test_the_product_form_adds_the_chosen_variant_to_the_cart(client, variant):
 )
 def test_odd_search_input_never_fails(client, shop, params):
     assert client.get(reverse("catalog:search"), params).status_code == 200
+
+
+def test_each_visitor_of_a_cached_product_page_gets_their_own_csrf_token(variant):
+    from django.test import Client
+
+    url = variant.product.get_absolute_url()
+    tokens = []
+    for _visitor in range(2):
+        visitor = Client(enforce_csrf_checks=True)
+        body = visitor.get(url).content.decode()
+        token = body.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+        tokens.append(token)
+        added = visitor.post(
+            reverse("orders:cart_add"),
+            {"variant": variant.pk, "quantity": 1, "csrfmiddlewaretoken": token},
+        )
+        assert added.status_code == 302  # the form of the cached page posts
+    assert tokens[0] != tokens[1]
