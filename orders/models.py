@@ -130,7 +130,9 @@ class Order(models.Model):
         _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
     # Money given back so far (goods and shipping), by after-sale refunds.
-    refunded_total = models.DecimalField(_("refunded"), max_digits=12, decimal_places=2, default=0)
+    refunded_total = models.DecimalField(
+        _("refunded amount"), max_digits=12, decimal_places=2, default=0
+    )
     created_at = models.DateTimeField(_("placed"), auto_now_add=True, db_index=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
     shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)

@@ -101,7 +101,7 @@ def test_the_product_form_shows_stock_but_does_not_take_it(admin_client, variant
     }
     response = admin_client.post(url, data)
     assert response.status_code == 200
-    assert "The compare-at price must be higher than the price." in response.content.decode()
+    assert "划线价必须高于售价。" in response.content.decode()  # the admin speaks zh-hans
     data["variants-0-compare_at_price"] = "120.00"
     assert admin_client.post(url, data).status_code == 302
     variant.refresh_from_db()
