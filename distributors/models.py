@@ -36,7 +36,7 @@ class Grade(models.Model):
 
     A distributor reaches a grade when they meet all three of its rules; a rule
     of 0 asks for nothing. Sales count goods (subtotal) of orders that were paid
-    and not refunded or cancelled.
+    and not refunded or cancelled, less what partial refunds gave back.
     """
 
     name = models.CharField(_("name (Chinese)"), max_length=50)

@@ -58,8 +58,13 @@ def is_in_subtree(candidate_id: int, root_id: int) -> bool:
 
 
 def _paid_orders() -> QuerySet[Order]:
-    """Orders whose money was received and kept: paid, shipped or completed."""
+    """Orders whose money was received and (at least partly) kept."""
     return Order.objects.filter(status__in=Order.PAID_STATUSES)
+
+
+# Goods of an order less what after-sale refunds gave back (in a paid status these
+# are goods only: a refund that includes shipping refunds the whole order).
+KEPT_GOODS = F("subtotal") - F("refunded_total")
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ def grade_figures(distributor: Distributor) -> GradeFigures:
             distributor__lft__gte=distributor.lft,
             distributor__rght__lte=distributor.rght,
         )
-        .aggregate(personal=Sum("subtotal", filter=own), team=Sum("subtotal", filter=~own))
+        .aggregate(personal=Sum(KEPT_GOODS, filter=own), team=Sum(KEPT_GOODS, filter=~own))
     )
     recruits = Distributor.objects.filter(parent_id=distributor.pk).count()
     return GradeFigures(
@@ -157,7 +162,7 @@ def _personal_sales_of_row() -> Coalesce:
         .filter(distributor_id=OuterRef("pk"))
         .order_by()
         .values("distributor_id")
-        .annotate(total=Sum("subtotal"))
+        .annotate(total=Sum(KEPT_GOODS))
         .values("total")
     )
     money = DecimalField(max_digits=14, decimal_places=2)

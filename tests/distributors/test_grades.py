@@ -44,6 +44,16 @@ def test_personal_sales_count_only_orders_paid_and_kept(chain, sell):
     assert grade_figures(carol).personal_sales == Decimal("600.00")
 
 
+def test_sales_count_what_a_partial_refund_left(chain, sell):
+    carol = chain[2]
+    kept = sell(carol, "500.00", Order.Status.PARTIALLY_REFUNDED)
+    Order.objects.filter(pk=kept.pk).update(refunded_total=Decimal("120.00"))
+    completed = sell(carol, "300.00", Order.Status.COMPLETED)
+    Order.objects.filter(pk=completed.pk).update(refunded_total=Decimal("100.00"))
+
+    assert grade_figures(carol).personal_sales == Decimal("580.00")
+
+
 def test_team_sales_are_every_descendants_sales_and_not_ones_own(chain, make_distributor, sell):
     alice, bob, carol = chain
     dan = make_distributor("dan", parent=carol)
