@@ -13,14 +13,27 @@ class NotificationInline(ReadOnlyInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ("created_at", "amount", "gateway_reference", "after_sale", "actor", "reason")
+    fields = (
+        "created_at",
+        "amount",
+        "request_no",
+        "gateway_reference",
+        "after_sale",
+        "actor",
+        "reason",
+    )
     readonly_fields = fields
 
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
     list_display = ("payment", "amount", "gateway_reference", "after_sale", "actor", "created_at")
-    search_fields = ("gateway_reference", "payment__reference", "payment__order__number")
+    search_fields = (
+        "request_no",
+        "gateway_reference",
+        "payment__reference",
+        "payment__order__number",
+    )
     list_select_related = ("payment", "actor")
 
 

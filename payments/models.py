@@ -102,6 +102,9 @@ class Refund(models.Model):
     )
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     reason = models.CharField(_("reason"), max_length=255, blank=True)
+    # Our name for the refund at the gateway (out_request_no): one per refund, so
+    # a retried request is recognised by the gateway and never paid twice.
+    request_no = models.CharField(_("refund request number"), max_length=64, unique=True)
     gateway_reference = models.CharField(_("gateway refund id"), max_length=64)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

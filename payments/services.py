@@ -140,8 +140,13 @@ def refund_payment(
             _("Cannot refund %(amount)s: %(left)s is left to refund of this payment.")
             % {"amount": format_cny(amount), "left": format_cny(left)}
         )
+    # Numbered under the payment's row lock: a retry after a failed commit asks the
+    # gateway again with the same number, and the gateway does not pay twice.
+    request_no = f"{payment.reference}-R{payment.refunds.count() + 1:02d}"
     try:
-        reference = get_gateway(payment.gateway).refund(payment, amount, reason)
+        reference = get_gateway(payment.gateway).refund(
+            payment, amount, reason, request_no=request_no
+        )
     except RefundFailed as exc:
         raise PaymentError(
             _("The payment provider refused the refund: %(why)s") % {"why": exc}
@@ -151,6 +156,7 @@ def refund_payment(
         after_sale=after_sale,
         amount=amount,
         reason=reason[:255],
+        request_no=request_no,
         gateway_reference=reference,
         actor=actor,
     )

@@ -38,9 +38,13 @@ class Gateway(ABC):
         """Verify and read a server-to-server notification; InvalidNotification if bad."""
 
     @abstractmethod
-    def refund(self, payment, amount: Decimal, reason: str) -> str:
+    def refund(self, payment, amount: Decimal, reason: str, *, request_no: str) -> str:
         """Give `amount` (at most what is left of `payment`) back; returns the refund's id.
 
+        `request_no` names this refund to the gateway (Alipay's out_request_no,
+        WeChat Pay's out_refund_no): asked again with the same number, a gateway
+        answers with the refund it already made instead of paying twice, so a
+        refund whose recording failed on our side can be retried safely.
         Raises RefundFailed when the gateway refuses; nothing was refunded then.
         """
 

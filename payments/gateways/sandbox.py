@@ -92,8 +92,11 @@ class SandboxGateway(Gateway):
         except (KeyError, InvalidOperation) as exc:
             raise InvalidNotification(f"missing or malformed field: {exc}") from exc
 
-    def refund(self, payment, amount: Decimal, reason: str) -> str:
-        """Accepts any refund within the payment; a fresh id each time, like Alipay's."""
+    def refund(self, payment, amount: Decimal, reason: str, *, request_no: str) -> str:
+        """Accepts any refund within the payment. The id is derived from the request
+        number, so asking twice with the same number answers with the same refund,
+        as Alipay does for a repeated out_request_no."""
         if not Decimal("0") < amount <= payment.amount:
             raise RefundFailed(f"refund {amount} outside payment {payment.amount}")
-        return f"SBXR{payment.reference[1:9]}{uuid.uuid4().hex[:12].upper()}"
+        digest = hashlib.sha256(f"{payment.reference}:{request_no}".encode()).hexdigest()
+        return f"SBXR{payment.reference[1:9]}{digest[:12].upper()}"

@@ -18,11 +18,20 @@ def paid(shopper, make_variant, address):
     return place_paid(shopper, [(make_variant(price="100.00"), 3)], address)
 
 
-def test_the_sandbox_refunds_part_of_a_payment_with_a_fresh_reference(paid):
+def test_the_sandbox_answers_a_repeated_refund_request_with_the_same_refund(paid):
     payment = Payment.objects.get(order=paid)
     gateway = get_gateway("sandbox")
-    first = gateway.refund(payment, Decimal("10.00"), "test")
-    assert first and first != gateway.refund(payment, Decimal("10.00"), "test")
+    first = gateway.refund(payment, Decimal("10.00"), "test", request_no="A-R01")
+    assert first == gateway.refund(payment, Decimal("10.00"), "test", request_no="A-R01")
+    assert first != gateway.refund(payment, Decimal("10.00"), "test", request_no="A-R02")
+
+
+def test_each_refund_of_a_payment_has_its_own_request_number(paid, admin_user):
+    payment = Payment.objects.get(order=paid)
+    services.refund_payment(payment, Decimal("10.00"), reason="one", actor=admin_user)
+    services.refund_payment(payment, Decimal("20.00"), reason="two", actor=admin_user)
+    numbers = list(payment.refunds.order_by("pk").values_list("request_no", flat=True))
+    assert numbers == [f"{payment.reference}-R01", f"{payment.reference}-R02"]
 
 
 def test_partial_refunds_add_up_and_the_last_marks_the_payment_refunded(paid, admin_user):
