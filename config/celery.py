@@ -46,16 +46,20 @@ app.conf.update(
             "task": "distributors.tasks.evaluate_all_grades",
             "schedule": crontab(hour=3, minute=30),  # nightly, Asia/Shanghai
         },
+        "poll-tracking": {
+            "task": "orders.tasks.poll_tracking",
+            "schedule": crontab(minute="*/15"),
+        },
+        "confirm-overdue-receipts": {
+            "task": "orders.tasks.confirm_overdue_receipts",
+            "schedule": crontab(minute=7),  # hourly
+        },
+        "complete-orders-after-window": {
+            "task": "orders.tasks.complete_orders_past_after_sale",
+            "schedule": crontab(minute=17),  # hourly
+        },
     },
 )
-
-
-@app.on_after_configure.connect
-def _merge_settings_schedule(sender, **kwargs):
-    """Entries of settings.CELERY_BEAT_SCHEDULE join the schedule above."""
-    from django.conf import settings
-
-    sender.conf.beat_schedule.update(getattr(settings, "CELERY_BEAT_SCHEDULE", {}))
 
 
 app.autodiscover_tasks()

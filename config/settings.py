@@ -220,18 +220,6 @@ AUTO_CONFIRM_DAYS = env.int("AUTO_CONFIRM_DAYS", default=10)
 AFTER_SALE_DAYS = env.int("AFTER_SALE_DAYS", default=7)
 # Carriers whose tracking the sandbox adapter answers (real adapters register their own codes).
 TRACKING_SANDBOX_CARRIERS = env.list("TRACKING_SANDBOX_CARRIERS", default=["sandbox"])
-# Merged into the beat schedule by config/celery.py.
-CELERY_BEAT_SCHEDULE = {
-    "poll-tracking": {"task": "orders.tasks.poll_tracking", "schedule": 15 * 60.0},
-    "confirm-overdue-receipts": {
-        "task": "orders.tasks.confirm_overdue_receipts",
-        "schedule": 3600.0,
-    },
-    "complete-orders-after-window": {
-        "task": "orders.tasks.complete_orders_past_after_sale",
-        "schedule": 3600.0,
-    },
-}
 # Links in emails point here (the site's public address).
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
