@@ -141,8 +141,9 @@ class VariantAdmin(
     StockVariantAdminMixin, CatalogChangeMixin, CatalogImportExportMixin, admin.ModelAdmin
 ):
     list_display = ("sku", "product", "name", "price", "compare_at_price", "stock", "is_active")
-    # Prices are typed here; stock moves only through catalog.inventory, never typed over.
-    list_editable = ("price", "compare_at_price")
+    # A stock typed in the list is a stock-take: StockVariantAdminMixin records it as an
+    # adjustment through catalog.inventory (Variant.save() never writes stock).
+    list_editable = ("price", "compare_at_price", "stock")
     list_filter = ("is_active", "product__category")
     search_fields = ("sku", "name", "product__name", "product__name_en")
     list_select_related = ("product",)

@@ -125,9 +125,20 @@ class AdjustStockForm(forms.Form):
 
 
 class StockVariantAdminMixin:
-    """Receive / adjust pages, the low-stock filter and a read-only stock number."""
+    """Receive / adjust pages, the low-stock filter, a read-only stock on the variant's
+    page, and a stock typed in the list recorded as a counted adjustment."""
 
     change_form_template = "admin/catalog/variant/change_form.html"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)  # every column but stock
+        if change and "stock" in form.changed_data:
+            inventory.set_stock(
+                obj,
+                form.cleaned_data["stock"],
+                actor=request.user,
+                reason=_("Counted in the variant list"),
+            )
 
     def get_readonly_fields(self, request, obj=None):
         return _with(super().get_readonly_fields(request, obj), "stock")

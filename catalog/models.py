@@ -68,8 +68,33 @@ class ProductQuerySet(models.QuerySet):
         return self.filter(is_active=True).exclude(models.Exists(hidden_category))
 
 
-class Product(BilingualNameMixin):
+class InventoryOwnedFieldsMixin(models.Model):
+    """Columns that only ``catalog.inventory`` writes are never written by ``save()``.
+
+    An admin form, an import or any other code holding an instance read before a
+    checkout would otherwise write its stale ``stock`` (or ``sold_count``) back
+    over the sale: ``save()`` of an existing row updates every other column only.
+    """
+
+    INVENTORY_OWNED: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in self.INVENTORY_OWNED
+            ]
+        super().save(*args, **kwargs)
+
+
+class Product(InventoryOwnedFieldsMixin, BilingualNameMixin):
     """A product (商品); what is bought is one of its variants."""
+
+    INVENTORY_OWNED = ("sold_count",)
 
     category = TreeForeignKey(
         Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="products"
@@ -107,8 +132,10 @@ class Product(BilingualNameMixin):
         return self.description
 
 
-class Variant(BilingualNameMixin):
+class Variant(InventoryOwnedFieldsMixin, BilingualNameMixin):
     """A sellable variant (规格) of a product: its own SKU, price and stock."""
+
+    INVENTORY_OWNED = ("stock",)
 
     product = models.ForeignKey(
         Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="variants"

@@ -65,6 +65,7 @@ def test_a_price_change_in_the_variant_list_shows_on_the_category_page(
                 "form-0-id": variant.pk,
                 "form-0-price": "77.00",
                 "form-0-compare_at_price": "99.00",
+                "form-0-stock": str(variant.stock),  # as shown: not changed
                 "_save": "Save",
             },
         )

@@ -1,5 +1,7 @@
 """The stock admin: every change is a movement; the stock number is never typed over."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -152,3 +154,34 @@ def test_a_stock_page_needs_the_change_permission(client, make_user, variant):
     client.force_login(staff)
     assert client.get(receive_url(variant)).status_code == 403
     assert Variant.objects.get(pk=variant.pk).stock == 10
+
+
+def test_a_stock_typed_in_the_variant_list_is_recorded_as_a_counted_adjustment(
+    admin_client, admin_user, variant
+):
+    url = reverse("admin:catalog_variant_changelist")
+    data = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-0-id": str(variant.pk),
+        "form-0-price": "100.00",
+        "form-0-compare_at_price": "",
+        "form-0-stock": "25",
+        "_save": "Save",
+    }
+    assert admin_client.post(url, data).status_code == 302
+    variant.refresh_from_db()
+    adjusted = variant.movements.get(kind="adjusted")
+    assert (variant.stock, adjusted.quantity, adjusted.stock_after) == (25, 15, 25)
+    assert adjusted.actor == admin_user
+
+
+def test_saving_a_variant_read_before_a_sale_keeps_the_sale(variant):
+    from catalog import inventory
+
+    stale = type(variant).objects.get(pk=variant.pk)  # e.g. an admin form opened earlier
+    inventory.sell([(variant.pk, 3)], reference="X1")
+    stale.price = Decimal("120.00")
+    stale.save()
+    variant.refresh_from_db()
+    assert (variant.stock, variant.price) == (7, Decimal("120.00"))
