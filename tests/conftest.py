@@ -11,8 +11,20 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.dispatch import receiver
+from django.test.signals import setting_changed
+from django.urls import clear_url_caches
 
 from config.celery import app as celery_app
+
+
+@receiver(setting_changed)
+def _urls_follow_language_code(*, setting, **kwargs):
+    """Tests that switch LANGUAGE_CODE (to read English messages) also switch which
+    language has no URL prefix; Django's resolver caches its reverse tables per
+    language, so a table built before the switch would keep the old prefixes."""
+    if setting == "LANGUAGE_CODE":
+        clear_url_caches()
 
 
 def pytest_runtest_setup(item):
@@ -23,6 +35,11 @@ def pytest_runtest_setup(item):
         settings.CELERY_BROKER_URL.startswith("redis") and settings.IS_POSTGRES
     ):
         missing.append("Redis and PostgreSQL (set CELERY_BROKER_URL and DATABASE_URL)")
+    if (
+        item.get_closest_marker("redis")
+        and "redis" not in settings.CACHES["default"]["BACKEND"].lower()
+    ):
+        missing.append("Redis as the cache (set CACHE_URL=redis://...)")
     if missing:
         reason = "needs " + " and ".join(missing)
         if os.environ.get("REQUIRE_SERVICES"):

@@ -275,3 +275,21 @@ def test_each_visitor_of_a_cached_product_page_gets_their_own_csrf_token(variant
         )
         assert added.status_code == 302  # the form of the cached page posts
     assert tokens[0] != tokens[1]
+
+
+def test_the_language_links_lead_to_this_page_in_the_other_language(client, variant):
+    path = variant.product.get_absolute_url()
+    chinese = client.get(path + "?x=1").content.decode()
+    assert f'href="/en{path}?x=1" hreflang="en"' in chinese
+    english = client.get(f"/en{path}").content.decode()
+    assert f'href="{path}" hreflang="zh-hans"' in english
+    assert 'lang="en"' in english.split(">", 2)[1]  # <html lang="en">
+
+
+def test_an_anonymous_visitor_with_a_cart_sees_their_own_count_in_a_cached_header(client, variant):
+    from django.test import Client
+
+    home = reverse("catalog:home")
+    assert ">0</span>" in Client().get(home).content.decode()  # header cached for 0
+    client.post(reverse("orders:cart_add"), {"variant": variant.pk, "quantity": 3})
+    assert ">3</span>" in client.get(home).content.decode()
