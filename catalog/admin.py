@@ -135,6 +135,12 @@ class ProductAdmin(CatalogChangeMixin, CatalogImportExportMixin, admin.ModelAdmi
         "sold_count",
     )
 
+    def delete_model(self, request, obj):
+        services.delete_products(Product.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        services.delete_products(queryset)
+
 
 @admin.register(Variant)
 class VariantAdmin(

@@ -232,11 +232,15 @@ class ProductImage(models.Model):
         super().save(*args, **kwargs)
         make_thumbnails(self.image)
 
+    def file_names(self) -> list[str]:
+        """The picture and its thumbnails, as names in its storage."""
+        name = self.image.name
+        return [name, *(thumbnail_name(name, size) for size in SIZES)] if name else []
+
     def delete(self, *args, **kwargs):
         """Remove the picture and its thumbnails too, once the deletion has committed."""
-        storage, name = self.image.storage, self.image.name
+        storage, names = self.image.storage, self.file_names()
         result = super().delete(*args, **kwargs)
-        names = [name, *(thumbnail_name(name, size) for size in SIZES)] if name else []
         transaction.on_commit(lambda: [storage.delete(n) for n in names])
         return result
 

@@ -7,9 +7,10 @@ Stock is not written here: every stock change goes through ``catalog.inventory``
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from .cache import bump_catalog_version
-from .models import Variant
+from .models import Product, ProductImage, Variant
 
 
 @transaction.atomic
@@ -31,4 +32,18 @@ def set_variant_price(
 
 def catalog_changed() -> None:
     """A back-office edit of products, variants, categories, images or specs was saved."""
+    bump_catalog_version()
+
+
+@transaction.atomic
+def delete_products(products: QuerySet[Product]) -> None:
+    """Delete products (never sold or stocked: movements and order lines protect the
+    rest) with their pictures' files, once the deletion has committed."""
+    images = list(ProductImage.objects.filter(product__in=products))
+    products.delete()
+    for image in images:
+        storage, names = image.image.storage, image.file_names()
+        transaction.on_commit(
+            lambda storage=storage, names=names: [storage.delete(n) for n in names]
+        )
     bump_catalog_version()

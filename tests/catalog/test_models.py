@@ -85,3 +85,22 @@ def test_deleting_an_image_removes_its_files(
     with django_capture_on_commit_callbacks(execute=True):
         image.delete()
     assert list(folder.iterdir()) == []
+
+
+@pytest.mark.django_db
+def test_deleting_a_product_in_the_admin_removes_its_pictures(
+    admin_client, category, png, media, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from catalog.models import Product
+
+    product = Product.objects.create(category=category, name="新品", slug="new")
+    ProductImage.objects.create(product=product, image=png())
+    folder = media / "products" / str(product.pk)
+    assert len(list(folder.iterdir())) == 3
+    url = reverse("admin:catalog_product_delete", args=[product.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert not Product.objects.filter(pk=product.pk).exists()
+    assert list(folder.iterdir()) == []
