@@ -76,16 +76,19 @@ def test_a_worker_killed_mid_task_leaves_one_set_after_redelivery(start_worker, 
         dbname=dsn.get("dbname"),
         autocommit=False,
     )
-    blocker.execute(f"LOCK TABLE {Commission._meta.db_table} IN EXCLUSIVE MODE")
-    first = start_worker(env=FAST_REDELIVERY)
-    accrue_commissions_task.delay(paid_order.pk)
-    assert first.wait_for("Task commissions.tasks.accrue_commissions", TIMEOUT), first.output
-    assert wait_until(lambda: _waiting_on_lock(blocker)), "the task never reached its INSERT"
+    try:
+        blocker.execute(f"LOCK TABLE {Commission._meta.db_table} IN EXCLUSIVE MODE")
+        first = start_worker(env=FAST_REDELIVERY)
+        accrue_commissions_task.delay(paid_order.pk)
+        assert first.wait_for("Task commissions.tasks.accrue_commissions", TIMEOUT), first.output
+        assert wait_until(_insert_is_waiting), "the task never reached its INSERT"
 
-    # when: the worker dies with the task half done, and the table is free again
-    first.kill()
-    blocker.rollback()
-    blocker.close()
+        # when: the worker dies with the task half done, and the table is free again
+        first.kill()
+    finally:
+        # released whatever happened, or every later test would wait on the lock
+        blocker.rollback()
+        blocker.close()
     assert not Commission.objects.filter(order=paid_order).exists()  # nothing half-written
 
     # then: another worker gets the unacknowledged task again and accrues once
@@ -100,12 +103,18 @@ def test_a_worker_killed_mid_task_leaves_one_set_after_redelivery(start_worker, 
     ]
 
 
-def _waiting_on_lock(blocker) -> bool:
-    rows = blocker.execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-        "AND query LIKE 'INSERT INTO %%commissions_commission%%'"
-    ).fetchone()
-    return rows[0] > 0
+def _insert_is_waiting() -> bool:
+    """Is an INSERT into the commissions table waiting for a lock?
+
+    Asked on the test's own (autocommit) connection: inside the blocker's
+    transaction, pg_stat_activity would answer from one snapshot forever.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE 'INSERT INTO %%commissions_commission%%'"
+        )
+        return cursor.fetchone()[0] > 0
 
 
 def test_a_lost_send_is_accrued_by_the_sweep_in_the_worker(celery_worker, paid_order):
