@@ -1,10 +1,8 @@
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
-from django.urls import reverse
 from django.utils.translation import gettext_lazy, ngettext_lazy
 from mptt.admin import MPTTModelAdmin
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonAdmin
 
 from . import services
 from .admin_move import DistributorMoveAdmin, MoveDistributorMixin
@@ -184,22 +182,8 @@ class DistributorApplicationAdmin(admin.ModelAdmin):
 
 
 @admin.register(NetworkSettings)
-class NetworkSettingsAdmin(admin.ModelAdmin):
-    """One row: the list goes straight to it."""
-
+class NetworkSettingsAdmin(SingletonAdmin):
     fields = ("auto_approve", "binding_rule", "binding_days")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        obj = NetworkSettings.get_solo()
-        return HttpResponseRedirect(
-            reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
-        )
 
 
 @admin.register(Grade)

@@ -12,6 +12,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
+from core.models import SingletonModel
+
 # No 0/O/1/I/L: invite codes are read aloud and typed from posters.
 INVITE_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 INVITE_CODE_LENGTH = 8
@@ -260,7 +262,7 @@ class GradeChange(ChangeRecord):
         return f"{self.distributor_id}: {self.from_grade_id} → {self.to_grade_id}"
 
 
-class NetworkSettings(models.Model):
+class NetworkSettings(SingletonModel):
     """How the merchant runs the network: one row, edited in the admin (网络设置)."""
 
     class BindingRule(models.TextChoices):
@@ -268,9 +270,6 @@ class NetworkSettings(models.Model):
         LAST_REFERRER = "last", _("The last referrer wins")
         EXPIRING = "expiring", _("A binding lasts N days, then the next referral binds anew")
 
-    SINGLETON_PK = 1
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_PK, editable=False)
     auto_approve = models.BooleanField(
         _("approve applications automatically"),
         default=True,
@@ -301,12 +300,6 @@ class NetworkSettings(models.Model):
 
     def __str__(self):
         return str(_("Network settings"))
-
-    @classmethod
-    def get_solo(cls) -> "NetworkSettings":
-        """The one row, created with the defaults the first time it is asked for."""
-        obj, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
-        return obj
 
 
 class DistributorApplication(models.Model):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.models import SingletonModel
 from core.money import ZERO, to_cents
 
 
@@ -419,7 +420,7 @@ def _default_unpaid_minutes():
     return int(settings.ORDER_PAYMENT_TIMEOUT.total_seconds() // 60)
 
 
-class ShippingSettings(models.Model):
+class ShippingSettings(SingletonModel):
     """Shipping and payment-timeout rules (配送设置): one row, edited in the admin.
 
     The first row takes its values from the old settings (SHIPPING_FLAT_FEE,
@@ -427,9 +428,6 @@ class ShippingSettings(models.Model):
     behaving as before until staff change it.
     """
 
-    SINGLETON_PK = 1
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_PK, editable=False)
     flat_fee = models.DecimalField(
         _("flat shipping fee"),
         max_digits=12,
@@ -469,12 +467,6 @@ class ShippingSettings(models.Model):
 
     def __str__(self):
         return str(_("Shipping settings"))
-
-    @classmethod
-    def get_solo(cls) -> "ShippingSettings":
-        """The one row, created with the defaults the first time it is asked for."""
-        obj, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
-        return obj
 
     @property
     def unpaid_timeout(self) -> timedelta:
