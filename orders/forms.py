@@ -113,6 +113,10 @@ class CheckoutForm(forms.Form):
             return self.address_form.instance
         return self.addresses[self.cleaned_data["address"]]
 
+    def new_address_is_default(self) -> bool:
+        """A typed-in address asked to become the default one (after is_valid())."""
+        return self.wants_new_address and self.address_form.cleaned_data["make_default"]
+
 
 class ShipForm(forms.Form):
     carrier = forms.CharField(label=_("Carrier"), max_length=50)

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts import services as account_services
 from catalog import inventory
 from catalog.models import Variant
 from commissions import services as commission_services
@@ -186,6 +187,17 @@ def place_order(
     OrderEvent.objects.create(order=order, to_status=order.status, actor=user)
     notifications.schedule(order, notifications.PLACED)
     return order
+
+
+@transaction.atomic
+def check_out(user, lines: list[tuple[int, int]], *, address, make_default: bool = False, **order):
+    """Place the order of a checkout page; an address typed in there (not saved yet)
+    joins the shopper's address book in the same transaction, so a failed order
+    saves no address. ``order`` are place_order's keyword arguments."""
+    if address.pk is None:
+        address.user = user
+        account_services.save_address(address, make_default=make_default)
+    return place_order(user, lines, address=ShippingAddress.of(address), **order)
 
 
 def _shopper_language() -> str:

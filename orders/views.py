@@ -3,7 +3,6 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -12,7 +11,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as selectors_accounts
-from accounts import services as account_services
 from core.money import ZERO
 from distributors.middleware import referral_code
 
@@ -148,23 +146,17 @@ def checkout(request):
                 ),
             )
             return redirect("orders:checkout")
-        address = form.chosen_address()
         try:
-            with transaction.atomic():
-                if address.pk is None:  # typed in: it joins the address book
-                    address.user = request.user
-                    account_services.save_address(
-                        address, make_default=form.address_form.cleaned_data["make_default"]
-                    )
-                order = services.place_order(
-                    request.user,
-                    [(item.variant.pk, item.quantity) for item in items],  # what was shown
-                    address=services.ShippingAddress.of(address),
-                    note=data["note"],
-                    referral_code=referral_code(request),
-                    checkout_token=data["checkout_token"],
-                    shipping_rules=rules,
-                )
+            order = services.check_out(
+                request.user,
+                [(item.variant.pk, item.quantity) for item in items],  # what was shown
+                address=form.chosen_address(),
+                make_default=form.new_address_is_default(),
+                note=data["note"],
+                referral_code=referral_code(request),
+                checkout_token=data["checkout_token"],
+                shipping_rules=rules,
+            )
         except services.OrderError as exc:
             messages.error(request, str(exc))
             return redirect("orders:cart")
