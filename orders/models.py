@@ -178,6 +178,11 @@ class Order(models.Model):
         return self.status in self.PAID_STATUSES
 
     @property
+    def can_confirm_receipt(self) -> bool:
+        """Shipped, and the shopper has not confirmed receipt yet (确认收货)."""
+        return self.shipped_at is not None and self.received_at is None
+
+    @property
     def after_sale_deadline(self):
         """Until when the shopper may ask for a refund (None: not received yet)."""
         if self.received_at is None:

@@ -359,7 +359,7 @@ def confirm_receipt(order: Order, *, actor=None, note: str = "") -> Order:
     Locks the order; refused for an order not shipped or already confirmed.
     """
     order = _locked(order)
-    if order.shipped_at is None or order.received_at is not None:
+    if not order.can_confirm_receipt:
         raise OrderError(
             _("Receipt of order %(number)s cannot be confirmed now.") % {"number": order.number}
         )

@@ -120,6 +120,7 @@ def test_the_shopper_confirms_receipt_from_the_order_page(
 
     assert "Receipt confirmed." in response.text  # the message
     assert '<span class="timeline-status">Receipt confirmed</span>' in response.text
+    assert "Confirm receipt</button>" not in response.text  # only once
     order.refresh_from_db()
     assert order.received_at and order.status == Order.Status.DELIVERED
 
