@@ -1,10 +1,20 @@
 """Reads of the shopper's orders, each a fixed number of queries."""
 
+import uuid
 from dataclasses import dataclass, field
 
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 
 from .models import AfterSaleRequest, Order, OrderLine, TrackingEvent
+
+
+def order_placed_with(user, token) -> Order | None:
+    """The user's order made with checkout ``token`` (a UUID or its text), if any."""
+    try:
+        token = uuid.UUID(str(token))
+    except ValueError:
+        return None
+    return Order.objects.filter(user=user, checkout_token=token).first()
 
 
 def orders_of(user) -> QuerySet[Order]:

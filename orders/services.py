@@ -23,7 +23,7 @@ from core.money import to_cents
 from distributors import services as distributor_services
 from distributors.selectors import referral_chain_ids
 
-from . import notifications
+from . import notifications, selectors
 from .models import (
     AfterSaleRequest,
     Order,
@@ -109,7 +109,7 @@ def place_order(
     order it already made instead of a second one.
     """
     if checkout_token is not None:
-        existing = Order.objects.filter(checkout_token=checkout_token, user=user).first()
+        existing = selectors.order_placed_with(user, checkout_token)
         if existing is not None:
             return existing
     quantities: dict[int, int] = {}

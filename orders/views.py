@@ -1,5 +1,3 @@
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -96,15 +94,6 @@ def _issue_checkout_token(request) -> str:
     return token
 
 
-def _order_placed_with(user, token) -> Order | None:
-    """The user's order made with checkout ``token``, if any."""
-    try:
-        token = uuid.UUID(str(token))
-    except ValueError:
-        return None
-    return Order.objects.filter(user=user, checkout_token=token).first()
-
-
 def _token_is_current(request, token, rules: ShippingSettings) -> bool:
     """The posted token is the one this session was given, and not older than
     the unpaid-order timeout (prices and stock may have moved since)."""
@@ -121,7 +110,7 @@ def checkout(request):
     if request.method == "POST":
         # A token that already made an order: this is a resubmission (back button,
         # double click), whatever the cart holds now. Show that order.
-        placed = _order_placed_with(request.user, request.POST.get(TOKEN_FIELD))
+        placed = selectors.order_placed_with(request.user, request.POST.get(TOKEN_FIELD))
         if placed is not None:
             messages.info(request, _("This order was already placed. Here it is."))
             return redirect(placed)
