@@ -9,7 +9,7 @@ from mptt.admin import DraggableMPTTAdmin
 from core.locks import lock_tree
 
 from . import services
-from .admin_stock import StockVariantAdminMixin
+from .admin_stock import LowStockFilter, StockVariantAdminMixin
 from .models import Category, Product, ProductImage, ProductSpec, Variant
 from .resources import VariantResource
 
@@ -146,11 +146,20 @@ class ProductAdmin(CatalogChangeMixin, CatalogImportExportMixin, admin.ModelAdmi
 class VariantAdmin(
     StockVariantAdminMixin, CatalogChangeMixin, CatalogImportExportMixin, admin.ModelAdmin
 ):
-    list_display = ("sku", "product", "name", "price", "compare_at_price", "stock", "is_active")
+    list_display = (
+        "sku",
+        "product",
+        "name",
+        "price",
+        "compare_at_price",
+        "stock",
+        "stock_links",
+        "is_active",
+    )
     # A stock typed in the list is a stock-take: StockVariantAdminMixin records it as an
     # adjustment through catalog.inventory (Variant.save() never writes stock).
     list_editable = ("price", "compare_at_price", "stock")
-    list_filter = ("is_active", "product__category")
+    list_filter = ("is_active", LowStockFilter, "product__category")
     search_fields = ("sku", "name", "product__name", "product__name_en")
     list_select_related = ("product",)
     autocomplete_fields = ("product",)

@@ -27,11 +27,6 @@ from .models import StockMovement, Variant
 MAX_RECEIVED = 1_000_000
 
 
-def _with(items, item) -> tuple:
-    """``items`` plus ``item`` at the end, unless the admin class already has it."""
-    return tuple(items) if item in items else (*items, item)
-
-
 class LowStockFilter(admin.SimpleListFilter):
     """Variants at or below their own low-stock threshold, or sold out."""
 
@@ -125,8 +120,8 @@ class AdjustStockForm(forms.Form):
 
 
 class StockVariantAdminMixin:
-    """Receive / adjust pages, the low-stock filter, a read-only stock on the variant's
-    page, and a stock typed in the list recorded as a counted adjustment."""
+    """Receive / adjust pages, their links in the list (``stock_links``), and a stock
+    typed in the list recorded as a counted adjustment."""
 
     change_form_template = "admin/catalog/variant/change_form.html"
 
@@ -139,15 +134,6 @@ class StockVariantAdminMixin:
                 actor=request.user,
                 reason=_("Counted in the variant list"),
             )
-
-    def get_readonly_fields(self, request, obj=None):
-        return _with(super().get_readonly_fields(request, obj), "stock")
-
-    def get_list_filter(self, request):
-        return _with(super().get_list_filter(request), LowStockFilter)
-
-    def get_list_display(self, request):
-        return _with(super().get_list_display(request), "stock_links")
 
     @admin.display(description=gettext_lazy("Stock"))
     def stock_links(self, variant):
