@@ -185,3 +185,14 @@ def test_saving_a_variant_read_before_a_sale_keeps_the_sale(variant):
     stale.save()
     variant.refresh_from_db()
     assert (variant.stock, variant.price) == (7, Decimal("120.00"))
+
+
+def test_saving_a_product_read_before_a_sale_keeps_its_sold_count(variant):
+    from catalog import inventory
+
+    stale = type(variant.product).objects.get(pk=variant.product_id)
+    inventory.sell([(variant.pk, 2)], reference="X1")
+    stale.name = "新名字"
+    stale.save()
+    stale.refresh_from_db()
+    assert (stale.sold_count, stale.name) == (2, "新名字")
