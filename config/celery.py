@@ -54,6 +54,14 @@ app.conf.update(
             "task": "orders.tasks.confirm_overdue_receipts",
             "schedule": crontab(minute=7),  # hourly
         },
+        "query-payments-in-flight": {
+            "task": "payments.tasks.query_in_flight",
+            "schedule": 120.0,
+        },
+        "check-gateway-bills": {
+            "task": "payments.tasks.check_bills",
+            "schedule": crontab(hour=10, minute=40),  # bills of yesterday are out by 10:00
+        },
         "complete-orders-after-window": {
             "task": "orders.tasks.complete_orders_past_after_sale",
             "schedule": crontab(minute=17),  # hourly

@@ -215,6 +215,51 @@ LOGGING = {
 }
 # Where gateways reach us (e.g. https://shop.example.com); unset: the request's own host.
 PAYMENT_NOTIFY_BASE_URL = env.str("PAYMENT_NOTIFY_BASE_URL", default="")
+# A payment still unpaid this long after the shopper left for the gateway is asked
+# about (alipay.trade.query, WeChat's order query): a lost notification never
+# leaves a paid order unpaid. Refunds and transfers in flight are asked as well.
+PAYMENT_QUERY_AFTER = timedelta(minutes=env.int("PAYMENT_QUERY_AFTER_MINUTES", default=3))
+
+# --- Alipay (支付宝开放平台): PAYMENT_GATEWAYS=alipay,... turns it on --------------------
+# Keys are PEM text (newlines may be written \n) or the path of a PEM file.
+ALIPAY_APP_ID = env.str("ALIPAY_APP_ID", default="")
+ALIPAY_APP_PRIVATE_KEY = env.str("ALIPAY_APP_PRIVATE_KEY", default="")
+ALIPAY_PUBLIC_KEY = env.str("ALIPAY_PUBLIC_KEY", default="")  # 支付宝公钥, not the app's
+# Alipay's sandbox (沙箱环境) instead of the live gateway.
+ALIPAY_SANDBOX = env.bool("ALIPAY_SANDBOX", default=False)
+ALIPAY_GATEWAY_URL = env.str(
+    "ALIPAY_GATEWAY_URL",
+    default="https://openapi-sandbox.dl.alipaydev.com/gateway.do"
+    if ALIPAY_SANDBOX
+    else "https://openapi.alipay.com/gateway.do",
+)
+# Certificate mode (公钥证书), required by Alipay for transfers (单笔转账): all three or none.
+ALIPAY_APP_CERT = env.str("ALIPAY_APP_CERT", default="")  # appCertPublicKey_xxx.crt
+ALIPAY_PUBLIC_CERT = env.str("ALIPAY_PUBLIC_CERT", default="")  # alipayCertPublicKey_RSA2.crt
+ALIPAY_ROOT_CERT = env.str("ALIPAY_ROOT_CERT", default="")  # alipayRootCert.crt
+
+# --- WeChat Pay API v3 (微信支付): PAYMENT_GATEWAYS=wechat,... turns it on -------------
+WECHATPAY_MCHID = env.str("WECHATPAY_MCHID", default="")  # 商户号
+WECHATPAY_APPID = env.str("WECHATPAY_APPID", default="")  # the 公众号 AppID bound to the mchid
+WECHATPAY_APIV3_KEY = env.str("WECHATPAY_APIV3_KEY", default="")  # 32 characters
+WECHATPAY_PRIVATE_KEY = env.str("WECHATPAY_PRIVATE_KEY", default="")  # apiclient_key.pem
+WECHATPAY_CERT_SERIAL_NO = env.str("WECHATPAY_CERT_SERIAL_NO", default="")  # of apiclient_cert
+# The WeChat Pay public key (微信支付公钥) and its id (PUB_KEY_ID_...); unset: the
+# platform certificates (平台证书) are downloaded and kept in WECHATPAY_CERT_DIR.
+WECHATPAY_PUBLIC_KEY = env.str("WECHATPAY_PUBLIC_KEY", default="")
+WECHATPAY_PUBLIC_KEY_ID = env.str("WECHATPAY_PUBLIC_KEY_ID", default="")
+WECHATPAY_CERT_DIR = env.str("WECHATPAY_CERT_DIR", default=str(BASE_DIR / "var" / "wechatpay"))
+WECHATPAY_BASE_URL = env.str("WECHATPAY_BASE_URL", default="https://api.mch.weixin.qq.com")
+# 商家转账 scene (转账场景ID) registered in the merchant platform; 1005 is 佣金报酬.
+WECHATPAY_TRANSFER_SCENE_ID = env.str("WECHATPAY_TRANSFER_SCENE_ID", default="1005")
+
+# --- Sign-in with WeChat inside WeChat's browser (公众号网页授权) ----------------------
+WECHAT_OAUTH_APPID = env.str("WECHAT_OAUTH_APPID", default=WECHATPAY_APPID)
+WECHAT_OAUTH_SECRET = env.str("WECHAT_OAUTH_SECRET", default="")
+# snsapi_userinfo (asks the shopper, gives nickname) instead of the silent snsapi_base.
+WECHAT_OAUTH_USERINFO = env.bool("WECHAT_OAUTH_USERINFO", default=False)
+WECHAT_OPEN_BASE_URL = env.str("WECHAT_OPEN_BASE_URL", default="https://open.weixin.qq.com")
+WECHAT_API_BASE_URL = env.str("WECHAT_API_BASE_URL", default="https://api.weixin.qq.com")
 
 # --- After-sale: delivery, receipt, refunds (orders) -------------------------------
 # Receipt is confirmed for the shopper this many days after shipping.

@@ -458,10 +458,20 @@ def _restock(order: Order, *, kind: str, actor=None, reason: str = "") -> None:
 
 @transaction.atomic
 def cancel_order(order: Order, *, actor=None, reason: str = "") -> Order:
-    """Cancel an unpaid order and put its stock back."""
+    """Cancel an unpaid order and put its stock back.
+
+    Trades opened at a gateway are closed there after the commit, so the shopper
+    cannot pay them any more; one paid meanwhile is refunded when its
+    notification (or reconciliation's query) arrives.
+    """
+    from payments import tasks as payment_tasks  # payments depends on orders
+
     order = _locked(order)
     _transition(order, Order.Status.CANCELLED, actor=actor, note=reason)
     _restock(order, kind=inventory.Kind.RELEASED, actor=actor, reason=reason)
+    if order.payments.filter(status="created", started_at__isnull=False).exists():
+        order_pk = order.pk
+        transaction.on_commit(lambda: payment_tasks.close_unpaid_payments.delay(order_pk))
     return order
 
 

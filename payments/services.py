@@ -1,15 +1,24 @@
 """Payments: starting one, taking a gateway's notification, refunding.
 
 A notification is handled under the payment's row lock and skipped when the
-payment already succeeded, so one delivered many times (also concurrently)
-moves the order once.
+payment already succeeded, or when the provider's id shows that very
+notification was recorded before, so one delivered many times (also
+concurrently) moves the order once. A trade query (reconciliation) goes
+through the same path as a notification.
+
+Refunds are numbered under the payment's lock; a refund the gateway accepted
+but finishes later is PROCESSING until its notification or a query says
+SUCCEEDED (the money is back) or FAILED.
 """
 
 import logging
+from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,10 +26,23 @@ from core.money import ZERO, format_cny
 from orders import services as order_services
 from orders.models import Order
 
-from .gateways import Notification, RefundFailed, get_gateway
+from .gateways import (
+    Checkout,
+    GatewayError,
+    Notification,
+    RefundFailed,
+    RefundResult,
+    get_gateway,
+)
+from .gateways import base as states
 from .models import Payment, PaymentNotification, Refund
 
 logger = logging.getLogger(__name__)
+
+# A QR code or JSAPI prepay the gateway gave us is shown again for this long;
+# a redirect (Alipay's signed URL, WeChat's h5_url) is made anew after this.
+CHECKOUT_REUSE = {"qr_code": timedelta(hours=1), "jsapi": timedelta(hours=1)}
+REDIRECT_REUSE = timedelta(minutes=4)
 
 
 class PaymentError(Exception):
@@ -35,27 +57,130 @@ class AmountMismatch(PaymentError):
     pass
 
 
+class GatewayUnavailable(PaymentError):
+    def __init__(self, why=""):
+        super().__init__(
+            _("The payment provider could not be reached. Please try again in a moment.")
+        )
+        self.why = str(why)
+
+
+def notify_url(gateway_code: str, *, kind: str = "payment", request=None) -> str:
+    """Where `gateway_code` posts its notifications of `kind` (payment, refund, transfer).
+
+    PAYMENT_NOTIFY_BASE_URL when set (production), else the request's own host,
+    else SITE_URL (a refund or payout started by a task has no request).
+    """
+    if kind == "payment":
+        path = reverse("payments:notify", args=[gateway_code])
+    else:
+        path = reverse("payments:notify_kind", args=[gateway_code, kind])
+    base = settings.PAYMENT_NOTIFY_BASE_URL
+    if not base and request is not None:
+        return request.build_absolute_uri(path)
+    return (base or settings.SITE_URL).rstrip("/") + path
+
+
 @transaction.atomic
-def start_payment(order: Order, *, gateway_code: str) -> Payment:
-    """The payment to send the shopper to pay `order` with; reused while unpaid."""
+def start_payment(order: Order, *, gateway_code: str, channel: str | None = None) -> Payment:
+    """The payment to send the shopper to pay `order` with; reused while unpaid.
+
+    One payment per gateway and way to pay (a WeChat trade opened as a QR code
+    cannot be paid in WeChat's browser under the same number); whichever is
+    paid first pays the order, and a second one paid later is refunded.
+    """
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status != Order.Status.PENDING_PAYMENT:
         raise PaymentError(
             _("This order cannot be paid: it is %(status)s.")
             % {"status": order.get_status_display()}
         )
-    get_gateway(gateway_code)  # LookupError for a gateway we do not offer
-    payment = order.payments.filter(gateway=gateway_code, status=Payment.Status.CREATED).first()
+    gateway = get_gateway(gateway_code)  # LookupError for a gateway we do not offer
+    channel = channel or gateway.channels[0]
+    if channel not in gateway.channels:
+        raise LookupError(channel)
+    payment = order.payments.filter(
+        gateway=gateway_code, channel=channel, status=Payment.Status.CREATED
+    ).first()
     if payment is None or payment.amount != order.total:
-        payment = Payment.objects.create(order=order, gateway=gateway_code, amount=order.total)
+        payment = Payment.objects.create(
+            order=order, gateway=gateway_code, channel=channel, amount=order.total
+        )
     return payment
 
 
-@transaction.atomic
-def handle_notification(gateway_code: str, notification: Notification) -> str:
-    """Apply a verified notification; returns what happened ("paid", "duplicate", ...).
+def open_checkout(payment: Payment, *, request, return_url: str, openid: str = "") -> Checkout:
+    """Open `payment` at its gateway and say how the shopper pays it.
 
-    Raises UnknownPayment or AmountMismatch (nothing is changed then).
+    What the gateway answered is kept on the payment, so reopening the cashier
+    shows the same QR code or prepay instead of opening a second trade.
+    Raises GatewayUnavailable when the gateway cannot be reached.
+    """
+    kept = payment.checkout or {}
+    at = kept.get("at")
+    if at:
+        age = timezone.now() - timezone.datetime.fromisoformat(at)
+        for key, reuse in CHECKOUT_REUSE.items():
+            if kept.get(key) and age < reuse:
+                return Checkout(**{key: kept[key]})
+        if kept.get("redirect_url") and age < REDIRECT_REUSE:
+            return Checkout(redirect_url=kept["redirect_url"])
+    if openid:
+        payment.checkout = {"openid": openid}
+    try:
+        checkout = get_gateway(payment.gateway).start(
+            payment,
+            request=request,
+            notify_url=notify_url(payment.gateway, request=request),
+            return_url=return_url,
+        )
+    except GatewayError as exc:
+        logger.warning("could not open %s at %s: %s", payment.reference, payment.gateway, exc)
+        raise GatewayUnavailable(exc) from exc
+    now = timezone.now()
+    payment.checkout = {
+        key: value
+        for key, value in {
+            "at": now.isoformat(),
+            "openid": openid,
+            "redirect_url": checkout.redirect_url,
+            "qr_code": checkout.qr_code,
+            "jsapi": checkout.jsapi,
+        }.items()
+        if value
+    }
+    Payment.objects.filter(pk=payment.pk).update(
+        checkout=payment.checkout, started_at=payment.started_at or now
+    )
+    return checkout
+
+
+def record_refused(gateway_code: str, notification: Notification, why: str, *, kind=None) -> None:
+    """Keep a verified notification we refused (unknown trade, wrong amount), for finance."""
+    try:
+        with transaction.atomic():
+            PaymentNotification.objects.create(
+                gateway=gateway_code,
+                kind=kind or PaymentNotification.Kind.PAYMENT,
+                payment=Payment.objects.filter(
+                    gateway=gateway_code, reference=notification.reference
+                ).first(),
+                payload=notification.payload,
+                outcome=f"refused: {why}"[:64],
+            )
+    except IntegrityError:  # pragma: no cover - a refused notification has no id kept
+        pass
+
+
+@transaction.atomic
+def handle_notification(
+    gateway_code: str, notification: Notification, *, kind: str = PaymentNotification.Kind.PAYMENT
+) -> str:
+    """Apply a verified notification (or a trade query's answer); returns what happened.
+
+    "paid", "duplicate", "not-successful" or "refunded" (paid after the order
+    could no longer be paid: the money goes back at once). Raises
+    UnknownPayment or AmountMismatch, with nothing changed.
     """
     payment = (
         Payment.objects.select_for_update()
@@ -66,18 +191,40 @@ def handle_notification(gateway_code: str, notification: Notification) -> str:
         raise UnknownPayment(notification.reference)
     if notification.amount != payment.amount:
         raise AmountMismatch(f"{notification.amount} != {payment.amount}")
+    seen = (
+        notification.notification_id
+        and PaymentNotification.objects.filter(
+            gateway=gateway_code, kind=kind, notification_id=notification.notification_id
+        ).exists()
+    )
+    if seen:
+        # Kept for audit like any delivery, without the id that is unique to the first.
+        PaymentNotification.objects.create(
+            gateway=gateway_code,
+            kind=kind,
+            payment=payment,
+            payload=notification.payload,
+            outcome="duplicate",
+        )
+        return "duplicate"
     if not notification.succeeded:
         outcome = "not-successful"
-    elif payment.status != Payment.Status.CREATED:
+    elif payment.status not in (Payment.Status.CREATED, Payment.Status.CLOSED):
         outcome = "duplicate"
     else:
+        # A CLOSED payment can still be paid: the shopper paid while we closed it.
         payment.status = Payment.Status.SUCCEEDED
         payment.gateway_trade_no = notification.trade_no
         payment.succeeded_at = timezone.now()
         payment.save(update_fields=["status", "gateway_trade_no", "succeeded_at"])
         outcome = _settle(payment)
     PaymentNotification.objects.create(
-        payment=payment, payload=notification.payload, outcome=outcome
+        gateway=gateway_code,
+        kind=kind,
+        payment=payment,
+        notification_id=notification.notification_id,
+        payload=notification.payload,
+        outcome=outcome,
     )
     return outcome
 
@@ -93,17 +240,42 @@ def _settle(payment: Payment) -> str:
             "payment %s arrived for order in state that cannot be paid; refunding",
             payment.reference,
         )
-        _refund(payment, reason="order no longer payable")
+        left = payment.amount - refunded_amount(payment)
+        refund_payment(payment, left, reason="order no longer payable")
         return "refunded"
     return "paid"
 
 
-def _refund(payment: Payment, *, reason: str) -> None:
-    refund_payment(payment, payment.amount - refunded_amount(payment), reason=reason)
+def close_unpaid_payments(order: Order) -> int:
+    """Close at the gateway every payment of a cancelled `order` still awaiting payment.
+
+    Raises GatewayError (after closing the others) if a gateway could not be
+    reached: the caller's task retries. A trade paid meanwhile is left to its
+    notification (or the query), which refunds it.
+    """
+    failed = None
+    closed = 0
+    for payment in order.payments.filter(status=Payment.Status.CREATED).order_by("pk"):
+        try:
+            if payment.started_at is not None:
+                get_gateway(payment.gateway).close(payment)
+        except GatewayError as exc:
+            failed = exc
+            continue
+        closed += Payment.objects.filter(pk=payment.pk, status=Payment.Status.CREATED).update(
+            status=Payment.Status.CLOSED, closed_at=timezone.now()
+        )
+    if failed is not None:
+        raise failed
+    return closed
 
 
 def refunded_amount(payment: Payment) -> Decimal:
-    return payment.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+    """What is given back of `payment` or on its way back (a failed refund gives nothing)."""
+    return (
+        payment.refunds.exclude(status=Refund.Status.FAILED).aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
 
 
 def succeeded_payment(order: Order) -> Payment:
@@ -123,10 +295,12 @@ def refund_payment(
     """Give `amount` of a successful payment back through its gateway; records a Refund.
 
     Locks the payment row and refuses (PaymentError, nothing changed) an amount
-    that is not positive or more than what is left unrefunded; the payment
-    becomes REFUNDED when nothing is left. An after-sale request is refunded at
-    most once (a second Refund for it violates a unique constraint). The gateway
-    is called inside the transaction: if it refuses, nothing is recorded.
+    that is not positive or more than what is left unrefunded. An after-sale
+    request is refunded at most once (a second Refund for it violates a unique
+    constraint). The gateway is called inside the transaction: if it refuses,
+    or cannot be reached, nothing is recorded and a retry asks it again with
+    the same request number. A refund the gateway finishes later is recorded
+    PROCESSING; the payment becomes REFUNDED once refunds that SUCCEEDED cover it.
     """
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status != Payment.Status.SUCCEEDED:
@@ -143,31 +317,108 @@ def refund_payment(
     # Numbered under the payment's row lock: a retry after a failed commit asks the
     # gateway again with the same number, and the gateway does not pay twice.
     request_no = f"{payment.reference}-R{payment.refunds.count() + 1:02d}"
+    gateway = get_gateway(payment.gateway)
     try:
-        reference = get_gateway(payment.gateway).refund(
-            payment, amount, reason, request_no=request_no
+        result = gateway.refund(
+            payment,
+            amount,
+            reason,
+            request_no=request_no,
+            notify_url=notify_url(payment.gateway, kind="refund"),
         )
     except RefundFailed as exc:
         raise PaymentError(
             _("The payment provider refused the refund: %(why)s") % {"why": exc}
         ) from exc
+    except GatewayError as exc:
+        raise GatewayUnavailable(exc) from exc
+    if result.state == states.CLOSED:
+        raise PaymentError(
+            _("The payment provider refused the refund: %(why)s") % {"why": result.reason}
+        )
+    succeeded = result.state == states.SUCCEEDED
     refund = Refund.objects.create(
         payment=payment,
         after_sale=after_sale,
         amount=amount,
         reason=reason[:255],
         request_no=request_no,
-        gateway_reference=reference,
+        gateway_reference=result.gateway_reference,
+        status=Refund.Status.SUCCEEDED if succeeded else Refund.Status.PROCESSING,
+        succeeded_at=timezone.now() if succeeded else None,
         actor=actor,
     )
-    payment.refund_reference = reference
-    fields = ["refund_reference"]
-    if amount == left:
+    payment.refund_reference = result.gateway_reference
+    payment.save(update_fields=["refund_reference"])
+    _close_if_refunded(payment)
+    return refund
+
+
+def _close_if_refunded(payment: Payment) -> None:
+    """REFUNDED once the refunds that succeeded give back the whole payment."""
+    back = (
+        payment.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(total=Sum("amount"))[
+            "total"
+        ]
+        or ZERO
+    )
+    if back == payment.amount and payment.status == Payment.Status.SUCCEEDED:
         payment.status = Payment.Status.REFUNDED
         payment.refunded_at = timezone.now()
-        fields += ["status", "refunded_at"]
-    payment.save(update_fields=fields)
-    return refund
+        payment.save(update_fields=["status", "refunded_at"])
+
+
+@transaction.atomic
+def settle_refund(gateway_code: str, result: RefundResult, *, kind=None) -> str:
+    """Apply what the gateway says of a refund (its notification or a query's answer).
+
+    Locks the payment, then the refund; a refund already SUCCEEDED or FAILED
+    is left as it is ("duplicate"). Raises UnknownPayment for a refund number
+    we never asked for, with nothing changed.
+    """
+    refund = (
+        Refund.objects.filter(request_no=result.request_no, payment__gateway=gateway_code)
+        .select_related("payment")
+        .first()
+    )
+    if refund is None:
+        raise UnknownPayment(result.request_no)
+    payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+    refund = Refund.objects.select_for_update().get(pk=refund.pk)
+    if refund.status != Refund.Status.PROCESSING or result.state == states.PENDING:
+        outcome = "duplicate" if refund.status != Refund.Status.PROCESSING else "processing"
+    elif result.state == states.SUCCEEDED:
+        refund.status, refund.succeeded_at = Refund.Status.SUCCEEDED, timezone.now()
+        if result.gateway_reference:
+            refund.gateway_reference = result.gateway_reference
+        refund.save(update_fields=["status", "succeeded_at", "gateway_reference"])
+        _close_if_refunded(payment)
+        outcome = "refunded"
+    else:
+        refund.status = Refund.Status.FAILED
+        refund.failure_reason = (result.reason or _("refused by the payment provider"))[:255]
+        refund.save(update_fields=["status", "failure_reason"])
+        logger.error("refund %s failed at %s: %s", refund.request_no, gateway_code, result.reason)
+        outcome = "refund-failed"
+    PaymentNotification.objects.create(
+        gateway=gateway_code,
+        kind=kind or PaymentNotification.Kind.REFUND,
+        payment=payment,
+        payload=result.payload or {"request_no": result.request_no, "state": result.state},
+        outcome=outcome,
+    )
+    return outcome
+
+
+@transaction.atomic
+def retry_failed_refund(refund: Refund, *, actor) -> Refund:
+    """Ask the gateway again, under a new number, for a refund that FAILED there."""
+    refund = Refund.objects.select_for_update().get(pk=refund.pk)
+    if refund.status != Refund.Status.FAILED:
+        raise PaymentError(_("Only a failed refund can be tried again."))
+    return refund_payment(
+        refund.payment, refund.amount, reason=f"retry of {refund.request_no}", actor=actor
+    )
 
 
 @transaction.atomic

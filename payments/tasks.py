@@ -4,7 +4,8 @@ from celery import shared_task
 
 from core.task_policy import RETRY_POLICY
 
-from .gateways import sandbox
+from . import reconciliation, services
+from .gateways import GatewayError, sandbox
 from .models import Payment
 
 logger = logging.getLogger(__name__)
@@ -31,3 +32,39 @@ def deliver_sandbox_notification(self, reference: str, notify_url: str) -> int:
         logger.warning("sandbox notification for %s answered %s %r", reference, status, body)
         raise DeliveryFailed(f"{status} {body[:100]}")
     return status
+
+
+GATEWAY_RETRY = {
+    **RETRY_POLICY,
+    "autoretry_for": (*RETRY_POLICY["autoretry_for"], GatewayError),
+}
+
+
+@shared_task(name="payments.tasks.close_unpaid_payments", **GATEWAY_RETRY)
+def close_unpaid_payments(order_id: int) -> int:
+    """Close at the gateways the trades of a cancelled order (alipay.trade.close, WeChat close)."""
+    from orders.models import Order
+
+    return services.close_unpaid_payments(Order.objects.get(pk=order_id))
+
+
+@shared_task(name="payments.tasks.query_in_flight", **RETRY_POLICY)
+def query_in_flight() -> dict:
+    return reconciliation.query_in_flight()
+
+
+@shared_task(name="payments.tasks.check_bills", **GATEWAY_RETRY)
+def check_bills(day: str | None = None) -> dict:
+    """Compare each real gateway's bill of `day` (default: yesterday in Shanghai) with ours."""
+    from datetime import date
+
+    from django.conf import settings
+
+    day_ = date.fromisoformat(day) if day else reconciliation.yesterday()
+    found = {}
+    for code in settings.PAYMENT_GATEWAYS:
+        if code == "sandbox":
+            continue
+        check = reconciliation.check_bill(code, day_)
+        found[code] = check.differences.count()
+    return found

@@ -1,38 +1,144 @@
+"""The cashier (收银台), the pages the gateways send the shopper back to, and notify URLs.
+
+Views only parse and render: which payment to use, how to open it at the
+gateway and what a notification means are payments.services' business.
+Nothing the browser brings back (a return URL's query string) marks an order
+paid; only a verified server-to-server notification or a query does.
+"""
+
 import logging
 
+import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from orders.models import Order
 
-from . import services, tasks
+from . import selectors, services, tasks
 from .gateways import InvalidNotification, get_gateway
+from .gateways import base as channels
 from .models import Payment
 
 logger = logging.getLogger(__name__)
 
 
+def _own_order(request, number) -> Order:
+    return get_object_or_404(Order, number=number, user=request.user)
+
+
+def _own_payment(request, reference) -> Payment:
+    return get_object_or_404(
+        Payment.objects.select_related("order"), reference=reference, order__user=request.user
+    )
+
+
+@login_required
+@never_cache
+def cashier(request, number):
+    """Choose how to pay: every way the shop offers, the one that suits the device first."""
+    order = _own_order(request, number)
+    if order.status != Order.Status.PENDING_PAYMENT:
+        return redirect(order)
+    options = selectors.payment_options(request)
+    return render(request, "payments/cashier.html", {"order": order, "options": options})
+
+
 @login_required
 @require_POST
 def start(request, number):
-    """Create (or reuse) a payment for the shopper's own order and go to the gateway."""
-    order = get_object_or_404(Order, number=number, user=request.user)
+    """Create (or reuse) a payment for the shopper's own order and open it at the gateway."""
+    order = _own_order(request, number)
+    if not request.POST.get("gateway") and len(selectors.payment_options(request)) > 1:
+        return redirect("payments_pages:cashier", number=order.number)
     gateway_code = request.POST.get("gateway") or settings.PAYMENT_GATEWAYS[0]
     try:
-        payment = services.start_payment(order, gateway_code=gateway_code)
+        gateway = get_gateway(gateway_code)
+        channel = request.POST.get("channel") or gateway.channel_for(request)
+        payment = services.start_payment(order, gateway_code=gateway_code, channel=channel)
     except LookupError:
-        raise Http404("unknown gateway") from None
+        raise Http404("unknown gateway or way to pay") from None
     except services.PaymentError as exc:
         messages.error(request, str(exc))
         return redirect(order)
-    return redirect(get_gateway(gateway_code).checkout_url(payment, request=request))
+    if channel == channels.WECHAT_JSAPI:
+        return redirect("payments_pages:pay", reference=payment.reference)
+    return _open(request, payment)
+
+
+def _open(request, payment: Payment, *, openid: str = ""):
+    return_url = request.build_absolute_uri(
+        reverse("payments_pages:return", args=[payment.reference])
+    )
+    try:
+        checkout = services.open_checkout(
+            payment, request=request, return_url=return_url, openid=openid
+        )
+    except services.PaymentError as exc:
+        messages.error(request, str(exc))
+        return redirect("payments_pages:cashier", number=payment.order.number)
+    if checkout.redirect_url:
+        return redirect(checkout.redirect_url)
+    return render(
+        request,
+        "payments/pay.html",
+        {
+            "payment": payment,
+            "order": payment.order,
+            "qr_svg": segno.make(checkout.qr_code, error="m").svg_inline(scale=6)
+            if checkout.qr_code
+            else "",
+            "jsapi": checkout.jsapi,
+        },
+    )
+
+
+@login_required
+@never_cache
+def pay(request, reference):
+    """Our own cashier page for a payment: WeChat's QR code, or the JSAPI call inside WeChat."""
+    from accounts import wechat  # accounts knows the shopper's WeChat identity
+
+    payment = _own_payment(request, reference)
+    if payment.status != Payment.Status.CREATED:
+        return redirect("payments_pages:return", reference=payment.reference)
+    openid = ""
+    if payment.channel == channels.WECHAT_JSAPI:
+        openid = wechat.openid_for(request.user) or ""
+        if not openid:
+            # JSAPI pays as the shopper's WeChat identity: sign in with WeChat first.
+            return redirect(reverse("accounts:wechat_login") + "?next=" + request.get_full_path())
+    return _open(request, payment, openid=openid)
+
+
+@login_required
+@never_cache
+def returned(request, reference):
+    """Where the gateway sends the shopper back: "checking your payment", then the order."""
+    payment = _own_payment(request, reference)
+    return render(request, "payments/return.html", {"payment": payment, "order": payment.order})
+
+
+@login_required
+@never_cache
+def status(request, reference):
+    """The payment's state, polled by the cashier and the return page (two queries)."""
+    payment = _own_payment(request, reference)
+    return JsonResponse(
+        {
+            "status": payment.status,
+            "paid": payment.status != Payment.Status.CREATED
+            and payment.order.status != Order.Status.PENDING_PAYMENT,
+            "order_url": payment.order.get_absolute_url(),
+        }
+    )
 
 
 @login_required
@@ -45,28 +151,26 @@ def sandbox_page(request, reference):
         order__user=request.user,
     )
     if request.method == "POST" and payment.status == Payment.Status.CREATED:
-        notify_url = notify_url_for(request, "sandbox")
+        notify_url = services.notify_url("sandbox", request=request)
         transaction.on_commit(
             lambda: tasks.deliver_sandbox_notification.delay(payment.reference, notify_url)
         )
-        return redirect(payment.order)
+        return redirect("payments_pages:return", reference=payment.reference)
     return render(request, "payments/sandbox.html", {"payment": payment, "order": payment.order})
 
 
-def notify_url_for(request, gateway_code: str) -> str:
-    path = reverse("payments:notify", args=[gateway_code])
-    base = settings.PAYMENT_NOTIFY_BASE_URL
-    return base.rstrip("/") + path if base else request.build_absolute_uri(path)
+def _gateway_or_404(gateway_code):
+    try:
+        return get_gateway(gateway_code)
+    except LookupError:
+        raise Http404("unknown gateway") from None
 
 
 @csrf_exempt
 @require_POST
 def notify(request, gateway_code):
-    """Server-to-server notification: verify, apply once, answer as the gateway expects."""
-    try:
-        gateway = get_gateway(gateway_code)
-    except LookupError:
-        raise Http404("unknown gateway") from None
+    """Server-to-server payment notification: verify, apply once, answer as the gateway expects."""
+    gateway = _gateway_or_404(gateway_code)
     try:
         notification = gateway.parse_notification(request)
     except InvalidNotification as exc:
@@ -76,6 +180,36 @@ def notify(request, gateway_code):
         outcome = services.handle_notification(gateway_code, notification)
     except services.PaymentError as exc:
         logger.warning("refused %s notification %s: %r", gateway_code, notification.reference, exc)
+        services.record_refused(gateway_code, notification, type(exc).__name__)
         return gateway.reject()
     logger.info("%s notification %s: %s", gateway_code, notification.reference, outcome)
+    return gateway.acknowledge()
+
+
+@csrf_exempt
+@require_POST
+def notify_kind(request, gateway_code, kind):
+    """Refund and transfer notifications (WeChat Pay sends both to URLs we name)."""
+    from . import transfers
+
+    gateway = _gateway_or_404(gateway_code)
+    try:
+        if kind == "refund":
+            result = gateway.parse_refund_notification(request)
+        elif kind == "transfer":
+            result = gateway.parse_transfer_notification(request)
+        else:
+            raise Http404("unknown notification")
+    except InvalidNotification as exc:
+        logger.warning("rejected %s %s notification: %s", gateway_code, kind, exc)
+        return gateway.reject()
+    try:
+        if kind == "refund":
+            outcome = services.settle_refund(gateway_code, result)
+        else:
+            outcome = transfers.apply_result(gateway_code, result)
+    except services.PaymentError as exc:
+        logger.warning("refused %s %s notification: %r", gateway_code, kind, exc)
+        return gateway.reject()
+    logger.info("%s %s notification %s: %s", gateway_code, kind, result, outcome)
     return gateway.acknowledge()

@@ -17,7 +17,16 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from .base import Gateway, InvalidNotification, Notification, RefundFailed
+from .base import (
+    SANDBOX,
+    SUCCEEDED,
+    Checkout,
+    Gateway,
+    InvalidNotification,
+    Notification,
+    RefundFailed,
+    RefundResult,
+)
 
 SIGN_TYPE = "HMAC-SHA256"
 TRADE_SUCCESS = "TRADE_SUCCESS"
@@ -71,9 +80,13 @@ def post_form(url: str, params: dict[str, str], timeout: float = 10) -> tuple[in
 
 class SandboxGateway(Gateway):
     code = "sandbox"
+    channels = (SANDBOX,)
 
-    def checkout_url(self, payment, *, request) -> str:
-        return reverse("payments_pages:sandbox", args=[payment.reference])
+    def start(self, payment, *, request, notify_url: str, return_url: str) -> Checkout:
+        return Checkout(redirect_url=reverse("payments_pages:sandbox", args=[payment.reference]))
+
+    def close(self, payment) -> None:
+        """The sandbox page refuses a payment that is no longer CREATED; nothing to tell."""
 
     def parse_notification(self, request) -> Notification:
         params = request.POST.dict()
@@ -88,15 +101,23 @@ class SandboxGateway(Gateway):
                 amount=amount,
                 succeeded=params["trade_status"] == TRADE_SUCCESS,
                 payload=params,
+                notification_id=params.get("notify_id", ""),
             )
         except (KeyError, InvalidOperation) as exc:
             raise InvalidNotification(f"missing or malformed field: {exc}") from exc
 
-    def refund(self, payment, amount: Decimal, reason: str, *, request_no: str) -> str:
-        """Accepts any refund within the payment. The id is derived from the request
-        number, so asking twice with the same number answers with the same refund,
-        as Alipay does for a repeated out_request_no."""
+    def refund(
+        self, payment, amount: Decimal, reason: str, *, request_no: str, notify_url: str = ""
+    ) -> RefundResult:
+        """Accepts any refund within the payment, at once. The id is derived from the
+        request number, so asking twice with the same number answers with the same
+        refund, as Alipay does for a repeated out_request_no."""
         if not Decimal("0") < amount <= payment.amount:
             raise RefundFailed(f"refund {amount} outside payment {payment.amount}")
         digest = hashlib.sha256(f"{payment.reference}:{request_no}".encode()).hexdigest()
-        return f"SBXR{payment.reference[1:9]}{digest[:12].upper()}"
+        return RefundResult(
+            request_no=request_no,
+            state=SUCCEEDED,
+            gateway_reference=f"SBXR{payment.reference[1:9]}{digest[:12].upper()}",
+            amount=amount,
+        )
