@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonAdmin
 
 from . import selectors, services, withdrawals
 from .models import (
@@ -21,6 +21,7 @@ from .models import (
     CommissionPlan,
     GradeRate,
     LedgerEntry,
+    PayoutSettings,
     Withdrawal,
 )
 
@@ -265,7 +266,11 @@ class WithdrawalAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in Withdrawal._meta.fields]
     inlines = [LedgerEntryInline]
-    actions = ["approve", "reject", "export_csv"]
+    actions = ["pay_automatically", "approve", "reject", "export_csv"]
+
+    def has_pay_permission(self, request, obj=None):
+        """Approving a payout moves money: it needs its own permission, not just "change"."""
+        return request.user.has_perm("commissions.pay_withdrawal")
 
     def has_add_permission(self, request):
         return False
@@ -323,8 +328,33 @@ class WithdrawalAdmin(admin.ModelAdmin):
         return None
 
     @admin.action(
-        description=gettext_lazy("Approve selected withdrawals (mark paid)"),
-        permissions=["change"],
+        description=gettext_lazy("Pay selected withdrawals through the gateway (automatic)"),
+        permissions=["pay"],
+    )
+    def pay_automatically(self, request, queryset):
+        """Claim each for PAYING; the transfers run on the worker (see commissions.withdrawals)."""
+        started = 0
+        for withdrawal in self._open_ones(request, queryset):
+            try:
+                withdrawals.start_payout(withdrawal, reviewer=request.user)
+            except withdrawals.WithdrawalError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                started += 1
+        if started:
+            self.message_user(
+                request,
+                _(
+                    "%(count)d withdrawal(s) approved; the money is being sent and the "
+                    "status follows the gateway's answer."
+                )
+                % {"count": started},
+                messages.SUCCESS,
+            )
+
+    @admin.action(
+        description=gettext_lazy("Approve selected withdrawals (paid by hand, mark paid)"),
+        permissions=["pay"],
     )
     def approve(self, request, queryset):
         return self._review(
@@ -404,3 +434,8 @@ class WithdrawalAdmin(admin.ModelAdmin):
                 ]
             )
         return response
+
+
+@admin.register(PayoutSettings)
+class PayoutSettingsAdmin(SingletonAdmin):
+    fields = ("alipay_automatic", "wechat_automatic")

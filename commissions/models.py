@@ -7,6 +7,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.models import SingletonModel
+
 MAX_LEVELS = 3  # more than three tiers is pyramid selling (禁止传销条例)
 
 rate_field_kwargs = {
@@ -331,14 +333,18 @@ class Withdrawal(models.Model):
 
     class Status(models.TextChoices):
         REQUESTED = "requested", _("Requested")
+        PAYING = "paying", _("Being paid")  # approved; the gateway's transfer is under way
         PAID = "paid", _("Paid")
         REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Payout failed")  # the gateway refused; the hold returned
 
     # The one place that decides what may follow what.
     TRANSITIONS = {
-        Status.REQUESTED: {Status.PAID, Status.REJECTED},
+        Status.REQUESTED: {Status.PAID, Status.REJECTED, Status.PAYING},
+        Status.PAYING: {Status.PAID, Status.FAILED},
         Status.PAID: set(),
         Status.REJECTED: set(),
+        Status.FAILED: set(),
     }
 
     distributor = models.ForeignKey(
@@ -394,12 +400,15 @@ class Withdrawal(models.Model):
                     status="requested", reviewer__isnull=True, reviewed_at__isnull=True
                 )
                 | models.Q(
-                    status__in=["paid", "rejected"],
+                    status__in=["paid", "rejected", "paying", "failed"],
                     reviewer__isnull=False,
                     reviewed_at__isnull=False,
                 ),
                 name="withdrawal_reviewed_iff_closed",
             ),
+        ]
+        permissions = [
+            ("pay_withdrawal", _("Can approve payouts of withdrawals")),
         ]
         indexes = [models.Index(fields=["distributor", "-created_at"])]
 
@@ -530,3 +539,42 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise LedgerIsAppendOnly("ledger entries are never deleted; add a correcting entry")
+
+
+class PayoutSettings(SingletonModel):
+    """How approved withdrawals are paid (打款方式), per payout method.
+
+    Manual: finance pays by hand and types the transfer's reference. Automatic:
+    approving sends the money through the gateway's transfer API (Alipay 单笔转账,
+    WeChat Pay 商家转账); the gateway must be configured and offered.
+    """
+
+    alipay_automatic = models.BooleanField(
+        _("pay Alipay withdrawals automatically"),
+        default=False,
+        help_text=_("Approving sends the money with Alipay's transfer to the account given."),
+    )
+    wechat_automatic = models.BooleanField(
+        _("pay WeChat withdrawals automatically"),
+        default=False,
+        help_text=_(
+            "Approving sends the money with WeChat Pay's merchant transfer; the distributor "
+            "must have signed in with WeChat, and accepts the money in WeChat."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("payout settings")
+        verbose_name_plural = _("payout settings")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="payout_settings_singleton"),
+        ]
+
+    def __str__(self):
+        return str(_("Payout settings"))
+
+    def is_automatic(self, method: str) -> bool:
+        return {
+            PayoutMethod.ALIPAY: self.alipay_automatic,
+            PayoutMethod.WECHAT: self.wechat_automatic,
+        }.get(method, False)

@@ -148,3 +148,29 @@ def withdrawal_of(distributor: Distributor, pk: int) -> Withdrawal:
     return get_object_or_404(
         Withdrawal.objects.prefetch_related("entries"), pk=pk, distributor=distributor
     )
+
+
+def payout_acceptance(withdrawal) -> dict | None:
+    """What the distributor's WeChat needs to accept a transfer waiting for them, if any.
+
+    WeChat Pay's merchant transfer (商家转账) reaches the payee only once they
+    confirm it in WeChat (requestMerchantTransfer with this package).
+    """
+    from django.conf import settings
+
+    from payments.models import Transfer
+
+    from .withdrawals import bill_no
+
+    if withdrawal.status != withdrawal.Status.PAYING or withdrawal.method != "wechat":
+        return None
+    transfer = Transfer.objects.filter(
+        bill_no=bill_no(withdrawal), status=Transfer.Status.WAITING_CONFIRMATION
+    ).first()
+    if transfer is None or not transfer.confirmation:
+        return None
+    return {
+        "mchId": settings.WECHATPAY_MCHID,
+        "appId": settings.WECHATPAY_APPID,
+        "package": transfer.confirmation,
+    }

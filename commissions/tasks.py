@@ -23,3 +23,18 @@ def release_due_commissions() -> int:
 @shared_task(name="commissions.tasks.accrue_missing_commissions", **RETRY_POLICY)
 def accrue_missing_commissions() -> int:
     return services.accrue_missing_commissions()
+
+
+@shared_task(name="commissions.tasks.pay_out", **RETRY_POLICY)
+def pay_out(withdrawal_id: int) -> str:
+    """Send an approved withdrawal's transfer; idempotent by its bill number."""
+    from . import withdrawals
+
+    return withdrawals.pay_out(withdrawal_id).status
+
+
+@shared_task(name="commissions.tasks.settle_payouts_in_flight", **RETRY_POLICY)
+def settle_payouts_in_flight() -> int:
+    from . import withdrawals
+
+    return withdrawals.settle_payouts_in_flight()

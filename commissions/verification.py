@@ -200,6 +200,9 @@ WITHDRAWAL_SHAPES = {  # counts of (held, paid, returned)
         lambda r: (ZERO, ZERO, ZERO),
     ),
 }
+# Being paid by the gateway holds like a request; a failed payout returns like a rejection.
+WITHDRAWAL_SHAPES[Withdrawal.Status.PAYING] = WITHDRAWAL_SHAPES[Withdrawal.Status.REQUESTED]
+WITHDRAWAL_SHAPES[Withdrawal.Status.FAILED] = WITHDRAWAL_SHAPES[Withdrawal.Status.REJECTED]
 SOURCES = [
     ("commission", Commission, (Kind.ACCRUED, Kind.RELEASED, Kind.REVERSED), COMMISSION_SHAPES),
     (

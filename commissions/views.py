@@ -85,4 +85,8 @@ def withdrawal_list(request):
 @distributor_required
 def withdrawal_detail(request, pk):
     withdrawal = selectors.withdrawal_of(request.distributor, pk)
-    return render(request, "commissions/withdrawal_detail.html", {"withdrawal": withdrawal})
+    return render(
+        request,
+        "commissions/withdrawal_detail.html",
+        {"withdrawal": withdrawal, "acceptance": selectors.payout_acceptance(withdrawal)},
+    )

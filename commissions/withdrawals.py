@@ -8,8 +8,16 @@ held +X) and is accepted only under the distributor's row lock, so concurrent
 requests of one distributor serialize and can never overdraw; a review claims
 the withdrawal with a conditional update on its status, so a withdrawal is
 paid or rejected once, whatever the number of clicks or reviewers.
+
+Automatic payouts: approving claims the withdrawal for PAYING (the same
+conditional update), and after the commit a task asks payments.transfers to
+send the money under the withdrawal's own bill number, which the gateway pays
+once however often it is asked. A transfer that succeeds spends the hold; one
+the gateway refuses returns it with the gateway's reason (FAILED). A poller
+settles transfers left in flight, and sends those whose task was lost.
 """
 
+import logging
 import uuid
 from decimal import Decimal
 
@@ -20,9 +28,11 @@ from django.utils.translation import gettext as _
 from core.money import ZERO, format_cny, to_cents
 from distributors.models import Distributor
 
-from .models import LedgerEntry, PayoutMethod, Withdrawal
+from .models import LedgerEntry, PayoutMethod, PayoutSettings, Withdrawal
 from .selectors import earnings_summary
 from .services import active_plan
+
+logger = logging.getLogger(__name__)
 
 
 class WithdrawalError(Exception):
@@ -101,6 +111,28 @@ class MissingRejectReason(WithdrawalError):
 
     def __init__(self):
         super().__init__(_("Enter the reason for the rejection; the distributor will see it."))
+
+
+class PayoutNotAutomatic(WithdrawalError):
+    def __init__(self, withdrawal: Withdrawal):
+        super().__init__(
+            _(
+                "Withdrawal #%(number)s (%(method)s) is paid by hand: "
+                "mark it paid with the transfer's reference."
+            )
+            % {"number": withdrawal.pk, "method": withdrawal.get_method_display()}
+        )
+
+
+class NoWeChatIdentity(WithdrawalError):
+    def __init__(self, withdrawal: Withdrawal):
+        super().__init__(
+            _(
+                "Withdrawal #%(number)s cannot be paid by WeChat: "
+                "the distributor has not signed in with WeChat."
+            )
+            % {"number": withdrawal.pk}
+        )
 
 
 class AlreadyReviewed(WithdrawalError):
@@ -273,3 +305,150 @@ def reject_withdrawal(withdrawal: Withdrawal, *, reviewer, reason: str) -> Withd
             note=f"#{withdrawal.pk} {reason}"[:255],
         )
     return withdrawal
+
+
+# --- Automatic payouts (the gateways' transfer APIs) --------------------------------
+
+GATEWAY_OF_METHOD = {PayoutMethod.ALIPAY: "alipay", PayoutMethod.WECHAT: "wechat"}
+
+
+def is_automatic(withdrawal: Withdrawal) -> bool:
+    """Whether the merchant has `withdrawal`'s method paid by the gateway, and offers it."""
+    from django.conf import settings
+
+    gateway = GATEWAY_OF_METHOD.get(withdrawal.method)
+    return gateway in settings.PAYMENT_GATEWAYS and PayoutSettings.get_solo().is_automatic(
+        withdrawal.method
+    )
+
+
+def bill_no(withdrawal: Withdrawal) -> str:
+    """Our number for the withdrawal's transfer at the gateway: one per withdrawal, forever."""
+    return f"WD{withdrawal.pk:012d}"
+
+
+def _payee_account(withdrawal: Withdrawal) -> str:
+    if withdrawal.method == PayoutMethod.WECHAT:
+        from accounts import wechat  # the distributor's openid for the merchant's app
+
+        openid = wechat.openid_for(withdrawal.distributor.user)
+        if not openid:
+            raise NoWeChatIdentity(withdrawal)
+        return openid
+    return withdrawal.account_number
+
+
+def transfer_request(withdrawal: Withdrawal):
+    from payments.gateways import TransferRequest
+
+    return TransferRequest(
+        bill_no=bill_no(withdrawal),
+        amount=withdrawal.net_amount,
+        account=_payee_account(withdrawal),
+        name=withdrawal.account_name,
+        remark=_("Commission withdrawal #%(number)s") % {"number": withdrawal.pk},
+    )
+
+
+@transaction.atomic
+def start_payout(withdrawal: Withdrawal, *, reviewer) -> Withdrawal:
+    """Approve `withdrawal` for its gateway's transfer API; the transfer runs after commit.
+
+    Idempotent: a second approval (another reviewer, a double click) finds it
+    PAYING already and changes nothing; the gateway is asked at most once per
+    bill number. Refuses a method the merchant pays by hand, and a WeChat
+    payout to a distributor without a WeChat identity (nothing changed).
+    """
+    from . import tasks
+
+    withdrawal = Withdrawal.objects.select_related("distributor__user").get(pk=withdrawal.pk)
+    if withdrawal.status == Withdrawal.Status.REQUESTED:
+        if not is_automatic(withdrawal):
+            raise PayoutNotAutomatic(withdrawal)
+        _payee_account(withdrawal)  # refuse now what could never be paid
+    if _close(withdrawal, Withdrawal.Status.PAYING, reviewer=reviewer):
+        transaction.on_commit(lambda: tasks.pay_out.delay(withdrawal.pk))
+    return withdrawal
+
+
+def pay_out(withdrawal_id: int) -> Withdrawal:
+    """Send a PAYING withdrawal's transfer (once per bill number) and settle what is known.
+
+    Runs outside a transaction: the Transfer row is committed before the
+    gateway is asked, so a worker killed mid-call leaves a record the poller
+    asks about with the same number.
+    """
+    from payments import transfers
+
+    withdrawal = Withdrawal.objects.select_related("distributor__user").get(pk=withdrawal_id)
+    if withdrawal.status != Withdrawal.Status.PAYING:
+        return withdrawal
+    gateway = GATEWAY_OF_METHOD[withdrawal.method]
+    try:
+        request = transfer_request(withdrawal)
+    except NoWeChatIdentity as exc:  # unbound since approval: nothing was sent
+        return settle_payout(withdrawal, failed_reason=str(exc))
+    transfer = transfers.send_transfer(gateway, request)
+    return settle_payout(withdrawal, transfer=transfer)
+
+
+@transaction.atomic
+def settle_payout(withdrawal: Withdrawal, *, transfer=None, failed_reason: str = "") -> Withdrawal:
+    """Close a PAYING withdrawal as its transfer ended: PAID (hold spent) or FAILED (returned).
+
+    A transfer still in flight leaves it PAYING. Claimed with a conditional
+    update, so a notification, the task and the poller settling at once write
+    the ledger entry once.
+    """
+    if transfer is not None and transfer.status == transfer.Status.SUCCEEDED:
+        reference = transfer.gateway_reference or transfer.bill_no
+        if Withdrawal.objects.filter(pk=withdrawal.pk, status=Withdrawal.Status.PAYING).update(
+            status=Withdrawal.Status.PAID, payout_reference=reference[:100]
+        ):
+            LedgerEntry.objects.create(
+                distributor_id=withdrawal.distributor_id,
+                withdrawal=withdrawal,
+                kind=LedgerEntry.Kind.WITHDRAWAL_PAID,
+                pending=ZERO,
+                available=ZERO,
+                held=-withdrawal.amount,
+                note=f"#{withdrawal.pk} {reference}"[:255],
+            )
+    elif failed_reason or (transfer is not None and transfer.status == transfer.Status.FAILED):
+        reason = (failed_reason or transfer.failure_reason)[:255]
+        if Withdrawal.objects.filter(pk=withdrawal.pk, status=Withdrawal.Status.PAYING).update(
+            status=Withdrawal.Status.FAILED, reject_reason=reason
+        ):
+            logger.warning("payout of withdrawal %s failed: %s", withdrawal.pk, reason)
+            LedgerEntry.objects.create(
+                distributor_id=withdrawal.distributor_id,
+                withdrawal=withdrawal,
+                kind=LedgerEntry.Kind.WITHDRAWAL_RETURNED,
+                pending=ZERO,
+                available=withdrawal.amount,
+                held=-withdrawal.amount,
+                note=f"#{withdrawal.pk} {reason}"[:255],
+            )
+    withdrawal.refresh_from_db()
+    return withdrawal
+
+
+def settle_payouts_in_flight() -> int:
+    """The poller: ask about every PAYING withdrawal's transfer; send one never sent.
+
+    Returns how many withdrawals it closed.
+    """
+    from payments import transfers
+    from payments.models import Transfer
+
+    closed = 0
+    for withdrawal in Withdrawal.objects.filter(status=Withdrawal.Status.PAYING).order_by("pk"):
+        transfer = Transfer.objects.filter(bill_no=bill_no(withdrawal)).first()
+        if transfer is None:  # the task was lost (broker down after the commit)
+            withdrawal = pay_out(withdrawal.pk)
+        else:
+            withdrawal = settle_payout(
+                withdrawal, transfer=transfers.check_transfer(transfer.bill_no)
+            )
+        closed += withdrawal.status != Withdrawal.Status.PAYING
+    return closed

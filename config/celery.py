@@ -58,6 +58,10 @@ app.conf.update(
             "task": "payments.tasks.query_in_flight",
             "schedule": 120.0,
         },
+        "settle-payouts-in-flight": {
+            "task": "commissions.tasks.settle_payouts_in_flight",
+            "schedule": 120.0,
+        },
         "check-gateway-bills": {
             "task": "payments.tasks.check_bills",
             "schedule": crontab(hour=10, minute=40),  # bills of yesterday are out by 10:00
