@@ -1,0 +1,93 @@
+"""The cashier's pages with the sandbox: ownership, the return page, polling."""
+
+import pytest
+from django.urls import reverse
+
+from orders import services as order_services
+from orders.models import Order
+from payments import services
+from payments.gateways.sandbox import build_notification
+from payments.models import Payment
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def order(shopper, variant, address):
+    return order_services.place_order(shopper, [(variant.pk, 1)], address=address)
+
+
+@pytest.fixture
+def signed_in(client, shopper):
+    client.force_login(shopper)
+    return client
+
+
+def test_pay_now_with_one_gateway_goes_straight_to_its_page(signed_in, order):
+    response = signed_in.post(reverse("payments_pages:start", args=[order.number]))
+    payment = Payment.objects.get(order=order)
+    assert payment.channel == "sandbox"
+    assert response.url == reverse("payments_pages:sandbox", args=[payment.reference])
+
+
+def test_confirming_on_the_sandbox_page_shows_checking_your_payment(signed_in, order):
+    payment = services.start_payment(order, gateway_code="sandbox")
+    response = signed_in.post(reverse("payments_pages:sandbox", args=[payment.reference]))
+    assert response.url == reverse("payments_pages:return", args=[payment.reference])
+    page = signed_in.get(response.url)
+    assert page.status_code == 200
+    assert "data-payment-status" in page.content.decode()
+
+
+def test_the_status_poll_says_paid_once_the_notification_arrived(signed_in, order):
+    payment = services.start_payment(order, gateway_code="sandbox")
+    url = reverse("payments_pages:status", args=[payment.reference])
+    assert signed_in.get(url).json()["paid"] is False
+    signed_in.post(reverse("payments:notify", args=["sandbox"]), build_notification(payment))
+    assert signed_in.get(url).json() == {
+        "status": "succeeded",
+        "paid": True,
+        "order_url": order.get_absolute_url(),
+    }
+
+
+def test_the_status_poll_costs_two_queries(signed_in, order, django_assert_max_num_queries):
+    payment = services.start_payment(order, gateway_code="sandbox")
+    url = reverse("payments_pages:status", args=[payment.reference])
+    signed_in.get(url)
+    with django_assert_max_num_queries(4):  # session, user, payment with its order
+        assert signed_in.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("page", ["status", "return", "pay", "sandbox"])
+def test_another_shoppers_payment_pages_are_not_found(client, make_user, order, page):
+    payment = services.start_payment(order, gateway_code="sandbox")
+    client.force_login(make_user("mallory"))
+    assert (
+        client.get(reverse(f"payments_pages:{page}", args=[payment.reference])).status_code == 404
+    )
+
+
+def test_another_shoppers_order_cannot_be_paid_or_shown_a_cashier(client, make_user, order):
+    client.force_login(make_user("mallory"))
+    assert client.get(reverse("payments_pages:cashier", args=[order.number])).status_code == 404
+    assert client.post(reverse("payments_pages:start", args=[order.number])).status_code == 404
+    assert not Payment.objects.exists()
+
+
+def test_an_unknown_way_to_pay_is_not_found_and_opens_nothing(signed_in, order):
+    response = signed_in.post(
+        reverse("payments_pages:start", args=[order.number]),
+        {"gateway": "sandbox", "channel": "native"},
+    )
+    assert response.status_code == 404
+    assert not Payment.objects.exists()
+
+
+def test_a_paid_order_has_no_cashier(signed_in, order):
+    payment = services.start_payment(order, gateway_code="sandbox")
+    signed_in.post(reverse("payments:notify", args=["sandbox"]), build_notification(payment))
+    response = signed_in.get(reverse("payments_pages:cashier", args=[order.number]))
+    assert response.url == order.get_absolute_url()
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID

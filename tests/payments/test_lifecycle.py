@@ -1,0 +1,119 @@
+"""Payments over their life: replays, cancelled orders, refunds that finish later."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from orders import services as order_services
+from orders.models import Order
+from payments import services
+from payments.gateways import RefundResult, sandbox
+from payments.gateways import base as states
+from payments.models import Payment, PaymentNotification, Refund
+from tests.orders.aftersale_helpers import place_paid
+
+pytestmark = pytest.mark.django_db
+NOTIFY = reverse("payments:notify", args=["sandbox"])
+
+
+@pytest.fixture
+def payment(shopper, variant, address):
+    order = order_services.place_order(shopper, [(variant.pk, 1)], address=address)
+    return services.start_payment(order, gateway_code="sandbox")
+
+
+def test_a_replayed_notification_id_is_a_duplicate_and_kept_for_audit(client, payment):
+    payload = sandbox.build_notification(payment)
+    client.post(NOTIFY, payload)
+    assert client.post(NOTIFY, payload).content == b"success"
+    outcomes = list(
+        PaymentNotification.objects.filter(payment=payment)
+        .order_by("pk")
+        .values_list("outcome", "notification_id")
+    )
+    assert outcomes == [("paid", payload["notify_id"]), ("duplicate", "")]
+
+
+def test_cancelling_an_order_closes_the_payments_opened_at_the_gateway(
+    payment, django_capture_on_commit_callbacks
+):
+    Payment.objects.filter(pk=payment.pk).update(started_at=payment.created_at)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_services.cancel_order(payment.order, reason="shopper cancelled")
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CLOSED and payment.closed_at
+
+
+def test_money_arriving_for_a_closed_payment_goes_back_at_once(client, payment):
+    Payment.objects.filter(pk=payment.pk).update(started_at=payment.created_at)
+    order_services.cancel_order(payment.order, reason="payment timeout")
+    response = client.post(NOTIFY, sandbox.build_notification(payment))
+    assert response.content == b"success"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+    assert payment.refunds.get().amount == payment.amount
+    payment.order.refresh_from_db()
+    assert payment.order.status == Order.Status.CANCELLED
+
+
+def test_a_verified_notification_we_refuse_is_kept_for_finance(client, payment):
+    payment.amount = Decimal("1.00")
+    client.post(NOTIFY, sandbox.build_notification(payment))
+    record = PaymentNotification.objects.get()
+    assert record.outcome.startswith("refused") and record.payment_id == payment.pk
+
+
+@pytest.fixture
+def paid(shopper, make_variant, address):
+    return Payment.objects.get(
+        order=place_paid(shopper, [(make_variant(price="100.00"), 2)], address)
+    )
+
+
+def _processing(payment, amount="50.00", number="01"):
+    return Refund.objects.create(
+        payment=payment,
+        amount=Decimal(amount),
+        request_no=f"{payment.reference}-R{number}",
+        status=Refund.Status.PROCESSING,
+    )
+
+
+def test_a_refund_in_flight_counts_against_what_is_left_but_not_as_given_back(paid):
+    _processing(paid, "200.00")
+    assert services.refunded_amount(paid) == paid.amount
+    paid.refresh_from_db()
+    assert paid.status == Payment.Status.SUCCEEDED
+    with pytest.raises(services.PaymentError):
+        services.refund_payment(paid, Decimal("0.01"), reason="more")
+
+
+def test_a_refund_notification_of_success_finishes_the_refund(paid):
+    refund = _processing(paid, "200.00")
+    result = RefundResult(request_no=refund.request_no, state=states.SUCCEEDED)
+    assert services.settle_refund("sandbox", result) == "refunded"
+    assert services.settle_refund("sandbox", result) == "duplicate"
+    refund.refresh_from_db()
+    paid.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED and refund.succeeded_at
+    assert paid.status == Payment.Status.REFUNDED
+
+
+def test_a_failed_refund_gives_nothing_back_and_can_be_tried_again(paid, admin_user):
+    refund = _processing(paid, "200.00")
+    services.settle_refund(
+        "sandbox",
+        RefundResult(request_no=refund.request_no, state=states.CLOSED, reason="card closed"),
+    )
+    refund.refresh_from_db()
+    assert (refund.status, refund.failure_reason) == (Refund.Status.FAILED, "card closed")
+    assert services.refunded_amount(paid) == Decimal("0.00")
+    again = services.retry_failed_refund(refund, actor=admin_user)
+    assert again.request_no == f"{paid.reference}-R02" and again.status == Refund.Status.SUCCEEDED
+
+
+def test_a_refund_result_for_a_number_we_never_asked_for_is_refused(paid):
+    with pytest.raises(services.UnknownPayment):
+        services.settle_refund("sandbox", RefundResult(request_no="NOPE-R01", state="succeeded"))
+    assert not PaymentNotification.objects.filter(kind="refund").exists()
