@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyInline
+
 from . import services
-from .models import Address, User
+from .models import Address, User, WeChatIdentity
 
 
 class AddressInline(admin.TabularInline):
@@ -16,12 +18,36 @@ class AddressInline(admin.TabularInline):
     readonly_fields = ("is_default",)
 
 
+class WeChatIdentityInline(ReadOnlyInline):
+    """The WeChat accounts the user signs in with, read-only: binding happens only
+    through WeChat itself, and unbinding on the shopper's profile page."""
+
+    model = WeChatIdentity
+    fields = ("appid", "openid", "unionid", "nickname", "created_at")
+    readonly_fields = fields
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     fieldsets = (*BaseUserAdmin.fieldsets, (_("Contact"), {"fields": ("phone",)}))
     list_display = ("username", "email", "phone", "is_staff", "date_joined")
-    search_fields = ("username", "email", "phone", "first_name", "last_name")
-    inlines = [AddressInline]
+    search_fields = (
+        "username",
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "wechat_identities__openid",
+    )
+    inlines = [AddressInline, WeChatIdentityInline]
+
+    def get_inline_instances(self, request, obj=None):
+        # No identity, nothing to show: and an empty read-only formset would still
+        # make every save of the user post its management form.
+        inlines = super().get_inline_instances(request, obj)
+        if obj is None or not obj.wechat_identities.exists():
+            inlines = [i for i in inlines if not isinstance(i, WeChatIdentityInline)]
+        return inlines
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Address:

@@ -65,3 +65,39 @@ class Address(models.Model):
         return " ".join(
             part for part in (self.province, self.city, self.district, self.detail) if part
         )
+
+
+class WeChatIdentity(models.Model):
+    """A WeChat user as one official account sees them (微信身份).
+
+    WeChat gives each AppID its own openid for a person; the unionid (when the
+    account is tied to an open-platform account) is the same across AppIDs.
+    The openid signs the person in and is what WeChat Pay JSAPI pays as.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="wechat_identities",
+    )
+    appid = models.CharField(_("AppID"), max_length=32)
+    openid = models.CharField(_("openid"), max_length=64)
+    unionid = models.CharField(_("unionid"), max_length=64, blank=True)
+    nickname = models.CharField(_("WeChat nickname"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("bound at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("WeChat identity")
+        verbose_name_plural = _("WeChat identities")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appid", "openid"], name="wechat_identity_one_account_per_openid"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "appid"], name="wechat_identity_one_openid_per_account"
+            ),
+        ]
+
+    def __str__(self):
+        return self.nickname or self.openid

@@ -9,6 +9,9 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("wechat/login/", views.wechat_login, name="wechat_login"),
+    path("wechat/callback/", views.wechat_callback, name="wechat_callback"),
+    path("wechat/unbind/", views.wechat_unbind, name="wechat_unbind"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/reset/",

@@ -1,30 +1,55 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.contrib.auth.forms import SetPasswordForm
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from orders.cart import Cart
 
-from . import selectors, services
+from . import selectors, services, wechat
 from .forms import AddressForm, ProfileForm, SignUpForm
 from .models import Address
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _safe_next(request, next_url) -> str:
+    """``next_url`` if it stays on this site (and its scheme), else ""."""
+    next_url = next_url or ""
+    if url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return next_url
+    return ""
+
+
+def sign_in(request, user, *, backend: str | None = None) -> None:
+    """Sign ``user`` in, merging the visitor's cart with the one kept from their
+    last session (the cart of another account signed in here stays with it)."""
+    cart, signed_in = Cart(request.session), request.user
+    if signed_in.is_authenticated and signed_in.pk != user.pk:
+        cart.save_for(signed_in)  # switching accounts: the cart stays with its owner
+        cart.clear()
+    visitor_lines = dict(cart.lines)  # login() may flush the session
+    login(request, user, backend=backend)
+    if Cart(request.session).merge_in(visitor_lines, user):
+        messages.warning(request, _("Some quantities in your cart were lowered to the stock left."))
 
 
 def signup(request):
     """Create an account and sign in; the session (and its cart) is kept."""
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = ""
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend=MODEL_BACKEND)
         messages.success(request, _("Welcome! Your account has been created."))
         return redirect(next_url or "catalog:home")
     return render(request, "accounts/signup.html", {"form": form, "next": next_url})
@@ -36,17 +61,14 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
 
     def form_valid(self, form):
-        cart, signed_in = Cart(self.request.session), self.request.user
-        if signed_in.is_authenticated and signed_in.pk != form.get_user().pk:
-            cart.save_for(signed_in)  # switching accounts: the cart stays with its owner
-            cart.clear()
-        visitor_lines = dict(cart.lines)  # login() may flush the session
-        response = super().form_valid(form)
-        if Cart(self.request.session).merge_in(visitor_lines, form.get_user()):
-            messages.warning(
-                self.request, _("Some quantities in your cart were lowered to the stock left.")
-            )
-        return response
+        sign_in(self.request, form.get_user())
+        return HttpResponseRedirect(self.get_success_url())
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["wechat_enabled"] = wechat.is_enabled()
+        context["in_wechat"] = wechat.in_wechat(self.request)
+        return context
 
 
 class LogoutView(auth_views.LogoutView):
@@ -59,8 +81,15 @@ class LogoutView(auth_views.LogoutView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change the password; an account made by WeChat sign-in (no password yet) sets one."""
+
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:profile")
+
+    def get_form_class(self):
+        if not self.request.user.has_usable_password():
+            return SetPasswordForm
+        return super().get_form_class()
 
     def form_valid(self, form):
         messages.success(self.request, _("Your password was changed."))
@@ -74,7 +103,73 @@ def profile(request):
         form.save()
         messages.success(request, _("Your profile was saved."))
         return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form,
+            "wechat_enabled": wechat.is_enabled(),
+            "in_wechat": wechat.in_wechat(request),
+            "wechat_identity": wechat.identity_of(request.user),
+            "can_unbind_wechat": wechat.can_unbind(request.user),
+        },
+    )
+
+
+# --- Sign-in with WeChat (公众号网页授权) -------------------------------------------
+
+
+@require_GET
+def wechat_login(request):
+    """Send the shopper to WeChat to authorize; back at wechat_callback."""
+    if not wechat.is_enabled():
+        raise Http404
+    next_url = _safe_next(request, request.GET.get("next"))
+    return redirect(wechat.authorize_url(request, next_url=next_url, state=wechat.new_state()))
+
+
+@require_GET
+def wechat_callback(request):
+    """Back from WeChat: a signed-in visitor binds the openid to their account;
+    anyone else signs in to the account of the openid, made on first sight."""
+    if not wechat.is_enabled():
+        raise Http404
+    back = "accounts:profile" if request.user.is_authenticated else "accounts:login"
+    try:
+        next_url = wechat.take_pending(request, request.GET.get("state", ""))
+        code = request.GET.get("code", "")
+        if not code:  # the shopper said no
+            messages.info(request, _("WeChat sign-in was cancelled."))
+            return redirect(back)
+        who = wechat.identify(code)
+        profile = {"unionid": who.unionid, "nickname": who.nickname}
+        if request.user.is_authenticated:
+            wechat.bind(request.user, who.openid, **profile)
+            messages.success(request, _("Your WeChat is now bound to this account."))
+            return redirect(next_url or "accounts:profile")
+        user, created = wechat.sign_in_or_create(who.openid, **profile)
+    except wechat.WeChatError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    sign_in(request, user, backend=MODEL_BACKEND)
+    if created:
+        messages.success(request, _("Welcome! Your account has been created."))
+    else:
+        messages.success(request, _("You are signed in with WeChat."))
+    return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+
+
+@login_required
+@require_POST
+def wechat_unbind(request):
+    try:
+        unbound = wechat.unbind(request.user)
+    except wechat.WeChatError as exc:
+        messages.error(request, str(exc))
+    else:
+        if unbound:
+            messages.success(request, _("WeChat was unbound from your account."))
+    return redirect("accounts:profile")
 
 
 @login_required
