@@ -8,6 +8,7 @@ so a retry after a timeout, a second approval or a worker killed mid-call asks
 again with the same number and the gateway pays it once.
 """
 
+import dataclasses
 import logging
 
 from django.db import IntegrityError, transaction
@@ -50,9 +51,13 @@ def send_transfer(gateway_code: str, request: TransferRequest) -> Transfer:
     gateway cannot be reached the transfer stays PROCESSING and `check_transfer`
     (the poller) asks again with the same bill number.
     """
+    from .services import notify_url
+
     transfer = _record(gateway_code, request)
     if not transfer.is_open:
         return transfer
+    if not request.notify_url:
+        request = dataclasses.replace(request, notify_url=notify_url(gateway_code, kind="transfer"))
     try:
         result = get_gateway(gateway_code).transfer(request)
     except GatewayError as exc:

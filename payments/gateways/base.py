@@ -105,6 +105,7 @@ class TransferRequest:
     account: str  # Alipay login id (phone or email) / WeChat openid
     name: str  # the payee's real name, which the gateway checks
     remark: str
+    notify_url: str = ""  # where the gateway tells us the transfer finished (WeChat Pay)
 
 
 @dataclass(frozen=True)
