@@ -225,6 +225,9 @@ PAYMENT_QUERY_AFTER = timedelta(minutes=env.int("PAYMENT_QUERY_AFTER_MINUTES", d
 ALIPAY_APP_ID = env.str("ALIPAY_APP_ID", default="")
 ALIPAY_APP_PRIVATE_KEY = env.str("ALIPAY_APP_PRIVATE_KEY", default="")
 ALIPAY_PUBLIC_KEY = env.str("ALIPAY_PUBLIC_KEY", default="")  # 支付宝公钥, not the app's
+# The merchant's PID (2088...): a notification for another seller is refused. Optional.
+ALIPAY_SELLER_ID = env.str("ALIPAY_SELLER_ID", default="")
+ALIPAY_TIMEOUT = env.float("ALIPAY_TIMEOUT", default=10.0)  # seconds per call
 # Alipay's sandbox (沙箱环境) instead of the live gateway.
 ALIPAY_SANDBOX = env.bool("ALIPAY_SANDBOX", default=False)
 ALIPAY_GATEWAY_URL = env.str(
