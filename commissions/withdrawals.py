@@ -362,6 +362,8 @@ def start_payout(withdrawal: Withdrawal, *, reviewer) -> Withdrawal:
     from . import tasks
 
     withdrawal = Withdrawal.objects.select_related("distributor__user").get(pk=withdrawal.pk)
+    if withdrawal.status in (Withdrawal.Status.PAYING, Withdrawal.Status.PAID):
+        return withdrawal  # approved before: paying or paid, never again
     if withdrawal.status == Withdrawal.Status.REQUESTED:
         if not is_automatic(withdrawal):
             raise PayoutNotAutomatic(withdrawal)

@@ -17,6 +17,9 @@ from django.urls import clear_url_caches
 
 from config.celery import app as celery_app
 
+# The fake gateways (Alipay, WeChat Pay) as fixtures for every test that asks for one.
+pytest_plugins = ["tests.payments.alipay_fixtures", "tests.payments.wechatpay_fixtures"]
+
 
 @receiver(setting_changed)
 def _urls_follow_language_code(*, setting, **kwargs):

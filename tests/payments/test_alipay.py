@@ -28,7 +28,6 @@ from tests.fakes.alipay import (
     rsa2_sign,
     rsa2_verify,
 )
-from tests.payments.alipay_fixtures import *  # noqa: F403 - the fixtures
 from tests.payments.alipay_fixtures import make_alipay_payment
 
 pytestmark = pytest.mark.django_db

@@ -41,7 +41,6 @@ from tests.fakes.wechatpay import (
 )
 
 pytestmark = pytest.mark.django_db
-pytest_plugins = ["tests.payments.wechatpay_fixtures"]
 
 NOTIFY = reverse("payments:notify", args=["wechat"])
 SHANGHAI = ZoneInfo("Asia/Shanghai")
