@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 def new_payment_reference() -> str:
@@ -15,6 +16,7 @@ GATEWAY_NAMES = {
     "alipay": _("Alipay"),
     "wechat": _("WeChat Pay"),
 }
+GATEWAY_CHOICES = list(GATEWAY_NAMES.items())
 
 
 class Payment(models.Model):
@@ -39,7 +41,7 @@ class Payment(models.Model):
     order = models.ForeignKey(
         "orders.Order", verbose_name=_("order"), on_delete=models.PROTECT, related_name="payments"
     )
-    gateway = models.CharField(_("gateway"), max_length=20)
+    gateway = models.CharField(_("gateway"), max_length=20, choices=GATEWAY_CHOICES)
     channel = models.CharField(_("way to pay"), max_length=16, choices=Channel.choices, blank=True)
     reference = models.CharField(
         _("reference"), max_length=32, unique=True, default=new_payment_reference
@@ -199,7 +201,7 @@ class Transfer(models.Model):
 
     OPEN = (Status.PROCESSING, Status.WAITING_CONFIRMATION)
 
-    gateway = models.CharField(_("gateway"), max_length=20)
+    gateway = models.CharField(_("gateway"), max_length=20, choices=GATEWAY_CHOICES)
     bill_no = models.CharField(_("bill number"), max_length=64, unique=True)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     account = models.CharField(_("payee account"), max_length=128)
@@ -235,7 +237,7 @@ class Transfer(models.Model):
 class BillCheck(models.Model):
     """One day's bill of one gateway compared with our payments and refunds (对账)."""
 
-    gateway = models.CharField(_("gateway"), max_length=20)
+    gateway = models.CharField(_("gateway"), max_length=20, choices=GATEWAY_CHOICES)
     day = models.DateField(_("bill date"))
     gateway_lines = models.PositiveIntegerField(_("lines in the gateway's bill"), default=0)
     our_lines = models.PositiveIntegerField(_("our payments and refunds"), default=0)
@@ -254,7 +256,7 @@ class BillCheck(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.gateway} {self.day}"
+        return f"{self.get_gateway_display()} {self.day}"
 
 
 class BillDifference(models.Model):
@@ -272,7 +274,12 @@ class BillDifference(models.Model):
         related_name="differences",
     )
     kind = models.CharField(_("difference"), max_length=20, choices=Kind.choices)
-    line_kind = models.CharField(_("line"), max_length=16)  # payment / refund
+
+    class LineKind(models.TextChoices):
+        PAYMENT = "payment", pgettext_lazy("bill line", "Payment")
+        REFUND = "refund", pgettext_lazy("bill line", "Refund")
+
+    line_kind = models.CharField(_("line"), max_length=16, choices=LineKind.choices)
     reference = models.CharField(_("our reference"), max_length=64)
     gateway_reference = models.CharField(_("gateway reference"), max_length=64, blank=True)
     our_amount = models.DecimalField(

@@ -186,3 +186,18 @@ def test_the_daily_task_checks_every_real_gateway(fake_alipay, alipay_paid):
     from payments.tasks import check_bills
 
     assert check_bills(today(fake_alipay).isoformat()) == {"alipay": 0}
+
+
+def test_finance_exports_the_differences_as_csv(admin_client, fake_alipay, alipay_paid):
+    fake_alipay.trades[alipay_paid.reference]["total_amount"] = "0.01"
+    reconciliation.check_bill("alipay", today(fake_alipay))
+    columns = ("day", "gateway", "kind", "line_kind", "reference", "our_amount", "gateway_amount")
+
+    response = admin_client.post(
+        "/admin/payments/billdifference/export/",
+        {"format": "0", "resource": "0", **{f"differenceresource_{c}": "on" for c in columns}},
+    )
+
+    assert response["Content-Type"].startswith("text/csv")
+    text = response.content.decode("utf-8-sig")
+    assert alipay_paid.reference in text and "金额不一致" in text and "0.01" in text
