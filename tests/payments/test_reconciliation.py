@@ -201,3 +201,34 @@ def test_finance_exports_the_differences_as_csv(admin_client, fake_alipay, alipa
     assert response["Content-Type"].startswith("text/csv")
     text = response.content.decode("utf-8-sig")
     assert alipay_paid.reference in text and "金额不一致" in text and "0.01" in text
+
+
+def test_a_refund_notification_for_a_refund_we_never_asked_for_is_refused(
+    client, fake_wechatpay, wechat_paid
+):
+    from tests.fakes.wechatpay import django_headers
+
+    resource = {
+        "mchid": fake_wechatpay.mchid,
+        "out_trade_no": wechat_paid.reference,
+        "transaction_id": wechat_paid.gateway_trade_no,
+        "out_refund_no": f"{wechat_paid.reference}-R09",
+        "refund_id": "50000000000000000000000000009",
+        "refund_status": "SUCCESS",
+        "amount": {"total": 10000, "refund": 10000, "payer_total": 10000, "payer_refund": 10000},
+    }
+    headers, body = fake_wechatpay.event(
+        "REFUND.SUCCESS", "退款成功", "refund", resource, associated_data="refund"
+    )
+
+    response = client.post(
+        "/payments/notify/wechat/refund/",
+        body,
+        content_type="application/json",
+        **django_headers(headers),
+    )
+
+    assert response.status_code == 400
+    assert not Refund.objects.exists()
+    wechat_paid.refresh_from_db()
+    assert wechat_paid.status == Payment.Status.SUCCEEDED
