@@ -239,6 +239,32 @@ def request_withdrawal(
     return withdrawal
 
 
+def _spend_hold(withdrawal: Withdrawal, *, note: str) -> LedgerEntry:
+    """The money left: the hold is spent (withdrawal_paid, held -amount)."""
+    return LedgerEntry.objects.create(
+        distributor_id=withdrawal.distributor_id,
+        withdrawal=withdrawal,
+        kind=LedgerEntry.Kind.WITHDRAWAL_PAID,
+        pending=ZERO,
+        available=ZERO,
+        held=-withdrawal.amount,
+        note=f"#{withdrawal.pk} {note}"[:255],
+    )
+
+
+def _return_hold(withdrawal: Withdrawal, *, note: str) -> LedgerEntry:
+    """The money stays: the hold returns to available (withdrawal_returned)."""
+    return LedgerEntry.objects.create(
+        distributor_id=withdrawal.distributor_id,
+        withdrawal=withdrawal,
+        kind=LedgerEntry.Kind.WITHDRAWAL_RETURNED,
+        pending=ZERO,
+        available=withdrawal.amount,
+        held=-withdrawal.amount,
+        note=f"#{withdrawal.pk} {note}"[:255],
+    )
+
+
 def _close(withdrawal: Withdrawal, to_status: str, *, reviewer, **fields) -> bool:
     """Claim an open withdrawal for `to_status`; True if this call moved it.
 
@@ -269,15 +295,7 @@ def approve_withdrawal(withdrawal: Withdrawal, *, reviewer, payout_reference: st
     if _close(
         withdrawal, Withdrawal.Status.PAID, reviewer=reviewer, payout_reference=payout_reference
     ):
-        LedgerEntry.objects.create(
-            distributor_id=withdrawal.distributor_id,
-            withdrawal=withdrawal,
-            kind=LedgerEntry.Kind.WITHDRAWAL_PAID,
-            pending=ZERO,
-            available=ZERO,
-            held=-withdrawal.amount,
-            note=f"#{withdrawal.pk} {payout_reference}"[:255],
-        )
+        _spend_hold(withdrawal, note=payout_reference)
     return withdrawal
 
 
@@ -295,15 +313,7 @@ def reject_withdrawal(withdrawal: Withdrawal, *, reviewer, reason: str) -> Withd
     if _close(
         withdrawal, Withdrawal.Status.REJECTED, reviewer=reviewer, reject_reason=reason[:255]
     ):
-        LedgerEntry.objects.create(
-            distributor_id=withdrawal.distributor_id,
-            withdrawal=withdrawal,
-            kind=LedgerEntry.Kind.WITHDRAWAL_RETURNED,
-            pending=ZERO,
-            available=withdrawal.amount,
-            held=-withdrawal.amount,
-            note=f"#{withdrawal.pk} {reason}"[:255],
-        )
+        _return_hold(withdrawal, note=reason)
     return withdrawal
 
 
@@ -407,30 +417,14 @@ def settle_payout(withdrawal: Withdrawal, *, transfer=None, failed_reason: str =
         if Withdrawal.objects.filter(pk=withdrawal.pk, status=Withdrawal.Status.PAYING).update(
             status=Withdrawal.Status.PAID, payout_reference=reference[:100]
         ):
-            LedgerEntry.objects.create(
-                distributor_id=withdrawal.distributor_id,
-                withdrawal=withdrawal,
-                kind=LedgerEntry.Kind.WITHDRAWAL_PAID,
-                pending=ZERO,
-                available=ZERO,
-                held=-withdrawal.amount,
-                note=f"#{withdrawal.pk} {reference}"[:255],
-            )
+            _spend_hold(withdrawal, note=reference)
     elif failed_reason or (transfer is not None and transfer.status == transfer.Status.FAILED):
         reason = (failed_reason or transfer.failure_reason)[:255]
         if Withdrawal.objects.filter(pk=withdrawal.pk, status=Withdrawal.Status.PAYING).update(
             status=Withdrawal.Status.FAILED, reject_reason=reason
         ):
             logger.warning("payout of withdrawal %s failed: %s", withdrawal.pk, reason)
-            LedgerEntry.objects.create(
-                distributor_id=withdrawal.distributor_id,
-                withdrawal=withdrawal,
-                kind=LedgerEntry.Kind.WITHDRAWAL_RETURNED,
-                pending=ZERO,
-                available=withdrawal.amount,
-                held=-withdrawal.amount,
-                note=f"#{withdrawal.pk} {reason}"[:255],
-            )
+            _return_hold(withdrawal, note=reason)
     withdrawal.refresh_from_db()
     return withdrawal
 

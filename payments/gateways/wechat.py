@@ -17,6 +17,7 @@ which WeChat answers with the refund or transfer it already made. Other 4xx
 answers are refusals: nothing was done.
 """
 
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -205,6 +206,15 @@ class _WeChatPay(WeChatPay):
 @lru_cache(maxsize=8)
 def _client_for(config: Config) -> _WeChatPay:
     return _WeChatPay(config)
+
+
+def _event_payload(envelope: dict, resource: dict) -> dict:
+    """What we keep of a notification: its decrypted resource, its event and id."""
+    return {
+        **resource,
+        "event_type": envelope["event_type"],
+        "notification_id": envelope.get("id", ""),
+    }
 
 
 def fen(amount: Decimal) -> int:
@@ -608,18 +618,7 @@ class WechatPayGateway(Gateway):
             result = self._refund_result(resource, resource.get("refund_status", ""))
         except (GatewayError, TypeError, ValueError) as exc:
             raise InvalidNotification(str(exc)) from exc
-        return RefundResult(
-            request_no=result.request_no,
-            state=result.state,
-            gateway_reference=result.gateway_reference,
-            amount=result.amount,
-            reason=result.reason,
-            payload={
-                **resource,
-                "event_type": envelope["event_type"],
-                "notification_id": envelope.get("id", ""),
-            },
-        )
+        return dataclasses.replace(result, payload=_event_payload(envelope, resource))
 
     # --- transfers (商家转账) ----------------------------------------------------
 
@@ -702,18 +701,7 @@ class WechatPayGateway(Gateway):
             result = self._transfer_result(resource["out_bill_no"], resource)
         except GatewayError as exc:
             raise InvalidNotification(str(exc)) from exc
-        return TransferResult(
-            bill_no=result.bill_no,
-            state=result.state,
-            gateway_reference=result.gateway_reference,
-            reason=result.reason,
-            confirmation=result.confirmation,
-            payload={
-                **resource,
-                "event_type": envelope["event_type"],
-                "notification_id": envelope.get("id", ""),
-            },
-        )
+        return dataclasses.replace(result, payload=_event_payload(envelope, resource))
 
     # --- the bill (对账单) --------------------------------------------------------
 
