@@ -37,6 +37,8 @@ def payment_options(request: HttpRequest) -> list[PaymentOption]:
                 continue
             if wechat and gateway.code == "alipay":
                 continue
+            if channel == channels.WECHAT_H5 and preferred != channels.WECHAT_H5:
+                continue  # WeChat Pay refuses H5 outside a phone's browser
             option = PaymentOption(
                 gateway=gateway.code,
                 channel=channel,

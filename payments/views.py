@@ -9,7 +9,6 @@ paid; only a verified server-to-server notification or a query does.
 import logging
 
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -54,23 +53,31 @@ def cashier(request, number):
 @login_required
 @require_POST
 def start(request, number):
-    """Create (or reuse) a payment for the shopper's own order and open it at the gateway."""
+    """Create (or reuse) a payment for the shopper's own order, then go to pay it.
+
+    "Pay now" posts no way to pay: with one way offered on this device (the
+    sandbox; WeChat Pay inside WeChat) it is that way, with several the shopper
+    chooses on the cashier.
+    """
     order = _own_order(request, number)
-    if not request.POST.get("gateway") and len(selectors.payment_options(request)) > 1:
-        return redirect("payments_pages:cashier", number=order.number)
-    gateway_code = request.POST.get("gateway") or settings.PAYMENT_GATEWAYS[0]
+    gateway_code, channel = request.POST.get("gateway"), request.POST.get("channel")
+    if not gateway_code:
+        options = selectors.payment_options(request)
+        if len(options) != 1:
+            return redirect("payments_pages:cashier", number=order.number)
+        gateway_code, channel = options[0].gateway, options[0].channel
     try:
         gateway = get_gateway(gateway_code)
-        channel = request.POST.get("channel") or gateway.channel_for(request)
-        payment = services.start_payment(order, gateway_code=gateway_code, channel=channel)
+        payment = services.start_payment(
+            order, gateway_code=gateway_code, channel=channel or gateway.channel_for(request)
+        )
     except LookupError:
         raise Http404("unknown gateway or way to pay") from None
     except services.PaymentError as exc:
         messages.error(request, str(exc))
         return redirect(order)
-    if channel == channels.WECHAT_JSAPI:
-        return redirect("payments_pages:pay", reference=payment.reference)
-    return _open(request, payment)
+    # A GET of the payment's own page opens it: a reload shows the same QR code.
+    return redirect("payments_pages:pay", reference=payment.reference)
 
 
 def _open(request, payment: Payment, *, openid: str = ""):
@@ -92,7 +99,8 @@ def _open(request, payment: Payment, *, openid: str = ""):
         {
             "payment": payment,
             "order": payment.order,
-            "qr_svg": segno.make(checkout.qr_code, error="m").svg_inline(scale=6)
+            # omitsize: a viewBox instead of a fixed size, so CSS scales it to the screen.
+            "qr_svg": segno.make(checkout.qr_code, error="m").svg_inline(scale=6, omitsize=True)
             if checkout.qr_code
             else "",
             "jsapi": checkout.jsapi,
@@ -103,7 +111,8 @@ def _open(request, payment: Payment, *, openid: str = ""):
 @login_required
 @never_cache
 def pay(request, reference):
-    """Our own cashier page for a payment: WeChat's QR code, or the JSAPI call inside WeChat."""
+    """Open a payment at its gateway: off to its page, or our page with WeChat's QR code
+    or, inside WeChat, the JSAPI call."""
     from accounts import wechat  # accounts knows the shopper's WeChat identity
 
     payment = _own_payment(request, reference)

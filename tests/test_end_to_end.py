@@ -76,6 +76,7 @@ def test_referred_purchase_pays_two_levels_of_commission(
 
     response = shopper.post(reverse("payments_pages:start", args=[order.number]))
     payment = Payment.objects.get(order=order)
+    response = shopper.get(response.url)  # the payment's page sends the shopper on
     assert response.url == reverse("payments_pages:sandbox", args=[payment.reference])
     assert shopper.post(response.url).status_code == 302
 

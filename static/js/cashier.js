@@ -7,22 +7,37 @@
   var statusUrl = page.getAttribute("data-payment-status");
   var waiting = page.querySelector(".pay-waiting");
   var delay = 1500;
+  var timer = null;
+
+  function later(ms) {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(poll, ms);
+  }
 
   function poll() {
+    window.clearTimeout(timer);
     fetch(statusUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         if (data && data.paid) {
-          if (waiting) { waiting.textContent = waiting.getAttribute("data-paid-text"); }
+          if (waiting) {
+            waiting.removeAttribute("data-waiting");
+            waiting.textContent = waiting.getAttribute("data-paid-text");
+          }
           window.location.assign(data.order_url);
           return;
         }
         delay = Math.min(delay * 1.3, 8000);
-        window.setTimeout(poll, delay);
+        later(delay);
       })
-      .catch(function () { window.setTimeout(poll, 8000); });
+      .catch(function () { later(8000); });
   }
-  window.setTimeout(poll, delay);
+  later(delay);
+
+  // Back from the WeChat or Alipay app (H5, wap): look at once rather than at the next tick.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") { poll(); }
+  });
 
   // JSAPI: WeChat's own browser provides WeixinJSBridge; the parameters are signed by us.
   var params = document.getElementById("wechat-jsapi");

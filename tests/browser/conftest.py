@@ -10,6 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.test.utils import modify_settings
+from pytest_django.live_server_helper import LiveServer
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR", "var/screenshots"))
@@ -46,16 +48,33 @@ def chromium():
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def shop_server(django_db_setup):
+    """A live server whose threads share the test database's connection.
+
+    Made after the test database (pytest-django's live_server may be made
+    before it): on SQLite's in-memory database its threads then share the one
+    connection instead of each opening the database on its own, which fails a
+    page's read while a gateway's notification writes ("database table is
+    locked").
+    """
+    with modify_settings(ALLOWED_HOSTS={"append": "localhost"}):
+        server = LiveServer("localhost")
+        yield server
+        server.stop()
+
+
 @pytest.fixture
-def open_page(chromium, live_server):
-    """open_page(width, language) -> a fresh browser tab on the live server."""
+def open_page(chromium, shop_server):
+    """open_page(width, language, user_agent=None) -> a fresh browser tab on the live server."""
     contexts = []
 
-    def open_(width: int, language: str = "zh-hans"):
+    def open_(width: int, language: str = "zh-hans", user_agent: str | None = None):
         context = chromium.new_context(
             viewport={"width": width, "height": 900},
-            base_url=live_server.url,
+            base_url=shop_server.url,
             locale="zh-CN" if language == "zh-hans" else "en-US",
+            user_agent=user_agent,
         )
         contexts.append(context)
         page = context.new_page()

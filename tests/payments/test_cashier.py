@@ -27,7 +27,9 @@ def test_pay_now_with_one_gateway_goes_straight_to_its_page(signed_in, order):
     response = signed_in.post(reverse("payments_pages:start", args=[order.number]))
     payment = Payment.objects.get(order=order)
     assert payment.channel == "sandbox"
-    assert response.url == reverse("payments_pages:sandbox", args=[payment.reference])
+    assert response.url == reverse("payments_pages:pay", args=[payment.reference])
+    opened = signed_in.get(response.url)
+    assert opened.url == reverse("payments_pages:sandbox", args=[payment.reference])
 
 
 def test_confirming_on_the_sandbox_page_shows_checking_your_payment(signed_in, order):
