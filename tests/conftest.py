@@ -73,6 +73,13 @@ def _fresh_cache_and_fast_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def _closed_site_url(settings):
+    """The fake gateways post refund and payout notifications to SITE_URL: a closed
+    loopback port, so a developer's `make run` on :8000 never receives test traffic."""
+    settings.SITE_URL = "http://127.0.0.1:9"
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery():
     """Unit tests run tasks in-process (on commit); tests/integration use a real worker."""
     saved = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
