@@ -262,6 +262,10 @@ def close_unpaid_payments(order: Order) -> int:
         except GatewayError as exc:
             failed = exc
             continue
+        except LookupError:  # a gateway no longer offered: nothing to ask, close ours
+            logger.warning(
+                "payment %s: gateway %s is not offered", payment.reference, payment.gateway
+            )
         closed += Payment.objects.filter(pk=payment.pk, status=Payment.Status.CREATED).update(
             status=Payment.Status.CLOSED, closed_at=timezone.now()
         )
