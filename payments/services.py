@@ -12,7 +12,7 @@ SUCCEEDED (the money is back) or FAILED.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -119,7 +119,7 @@ def open_checkout(payment: Payment, *, request, return_url: str, openid: str = "
     kept = payment.checkout or {}
     at = kept.get("at")
     if at:
-        age = timezone.now() - timezone.datetime.fromisoformat(at)
+        age = timezone.now() - datetime.fromisoformat(at)
         for key, reuse in CHECKOUT_REUSE.items():
             if kept.get(key) and age < reuse:
                 return Checkout(**{key: kept[key]})

@@ -93,3 +93,36 @@ def test_a_paid_order_has_no_cashier(signed_in, order):
     assert response.url == order.get_absolute_url()
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
+
+
+def test_reopening_the_qr_code_page_shows_the_same_code_without_a_second_trade(
+    signed_in, order, fake_wechatpay
+):
+    signed_in.post(
+        reverse("payments_pages:start", args=[order.number]),
+        {"gateway": "wechat", "channel": "native"},
+    )
+    payment = Payment.objects.get(order=order)
+    url = reverse("payments_pages:pay", args=[payment.reference])
+
+    first, again = signed_in.get(url), signed_in.get(url)
+
+    assert b"<svg" in first.content and first.content.count(b"<svg") == again.content.count(b"<svg")
+    opened = [r for r in fake_wechatpay.requests if r.path == "/v3/pay/transactions/native"]
+    assert len(opened) == 1
+
+
+def test_a_gateway_out_of_reach_sends_the_shopper_back_to_the_cashier_with_a_message(
+    signed_in, order, fake_wechatpay
+):
+    fake_wechatpay.stop()
+    signed_in.post(
+        reverse("payments_pages:start", args=[order.number]),
+        {"gateway": "wechat", "channel": "native"},
+    )
+    payment = Payment.objects.get(order=order)
+
+    response = signed_in.get(reverse("payments_pages:pay", args=[payment.reference]), follow=True)
+
+    assert response.redirect_chain[-1][0] == reverse("payments_pages:cashier", args=[order.number])
+    assert "暂时无法连接支付平台" in response.content.decode()
