@@ -12,7 +12,8 @@ from django.db import transaction
 from .models import Address
 
 
-def _lock_book(user) -> None:
+def lock_user(user) -> None:
+    """Lock the user's row: their writes (address book, WeChat binding) queue."""
     get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
 
 
@@ -20,7 +21,7 @@ def _lock_book(user) -> None:
 def save_address(address: Address, *, make_default: bool = False) -> Address:
     """Add or update ``address`` (its ``user`` set). The first address, or one
     saved with ``make_default``, becomes the default; otherwise the default stays."""
-    _lock_book(address.user)
+    lock_user(address.user)
     others = Address.objects.filter(user=address.user).exclude(pk=address.pk)
     was_default = address.pk and Address.objects.filter(pk=address.pk, is_default=True).exists()
     if make_default or not others.filter(is_default=True).exists():
@@ -35,7 +36,7 @@ def save_address(address: Address, *, make_default: bool = False) -> Address:
 @transaction.atomic
 def set_default_address(address: Address) -> Address:
     """Make ``address`` its user's default, and no other."""
-    _lock_book(address.user)
+    lock_user(address.user)
     Address.objects.filter(user=address.user, is_default=True).exclude(pk=address.pk).update(
         is_default=False
     )
@@ -47,7 +48,7 @@ def set_default_address(address: Address) -> Address:
 @transaction.atomic
 def delete_address(address: Address) -> None:
     """Remove ``address``; if it was the default, the newest remaining one takes over."""
-    _lock_book(address.user)
+    lock_user(address.user)
     address.delete()
     remaining = Address.objects.filter(user=address.user)
     if remaining.exists() and not remaining.filter(is_default=True).exists():

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from core.devices import in_wechat
 from orders.cart import Cart
 
 from . import selectors, services, wechat
@@ -67,7 +68,7 @@ class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["wechat_enabled"] = wechat.is_enabled()
-        context["in_wechat"] = wechat.in_wechat(self.request)
+        context["in_wechat"] = in_wechat(self.request)
         return context
 
 
@@ -109,7 +110,7 @@ def profile(request):
         {
             "form": form,
             "wechat_enabled": wechat.is_enabled(),
-            "in_wechat": wechat.in_wechat(request),
+            "in_wechat": in_wechat(request),
             "wechat_identity": wechat.identity_of(request.user),
             "can_unbind_wechat": wechat.can_unbind(request.user),
         },
@@ -141,18 +142,15 @@ def wechat_callback(request):
         if not code:  # the shopper said no
             messages.info(request, _("WeChat sign-in was cancelled."))
             return redirect(back)
-        who = wechat.identify(code)
-        profile = {"unionid": who.unionid, "nickname": who.nickname}
-        if request.user.is_authenticated:
-            wechat.bind(request.user, who.openid, **profile)
-            messages.success(request, _("Your WeChat is now bound to this account."))
-            return redirect(next_url or "accounts:profile")
-        user, created = wechat.sign_in_or_create(who.openid, **profile)
+        user, outcome = wechat.complete_authorization(request.user, code)
     except wechat.WeChatError as exc:
         messages.error(request, str(exc))
         return redirect(back)
+    if outcome == "bound":
+        messages.success(request, _("Your WeChat is now bound to this account."))
+        return redirect(next_url or "accounts:profile")
     sign_in(request, user, backend=MODEL_BACKEND)
-    if created:
+    if outcome == "created":
         messages.success(request, _("Welcome! Your account has been created."))
     else:
         messages.success(request, _("You are signed in with WeChat."))

@@ -32,6 +32,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from .models import WeChatIdentity
+from .services import lock_user
 
 logger = logging.getLogger(__name__)
 
@@ -122,11 +123,6 @@ def is_enabled() -> bool:
     return bool(settings.WECHAT_OAUTH_APPID and settings.WECHAT_OAUTH_SECRET)
 
 
-def in_wechat(request) -> bool:
-    """Whether the request comes from WeChat's own browser (its user agent says so)."""
-    return "micromessenger" in request.headers.get("user-agent", "").lower()
-
-
 def scope() -> str:
     return SCOPE_USERINFO if settings.WECHAT_OAUTH_USERINFO else SCOPE_BASE
 
@@ -155,18 +151,17 @@ def authorize_url(request, *, next_url: str, state: str) -> str:
 
 
 def new_state() -> str:
-    return secrets.token_urlsafe(16)
+    """Letters and digits only, as WeChat documents ``state`` (a-zA-Z0-9, 128 bytes)."""
+    return secrets.token_hex(16)
 
 
 def take_pending(request, state: str) -> str:
     """The next URL of the authorization ``state`` started in this session, which
     is then forgotten (a state is good once). Raises StateMismatch."""
     pending = dict(request.session.get(SESSION_KEY, {}))
-    given = (state or "").encode()
-    known = next((s for s in pending if secrets.compare_digest(s.encode(), given)), None)
-    if not state or known is None:
+    next_url = pending.pop(state, None) if state else None
+    if next_url is None:
         raise StateMismatch
-    next_url = pending.pop(known)
     request.session[SESSION_KEY] = pending
     return next_url
 
@@ -315,7 +310,7 @@ def bind(
     changes then. The user's row is locked, so two binds of one user queue.
     """
     appid = appid or settings.WECHAT_OAUTH_APPID
-    get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+    lock_user(user)
     owner = WeChatIdentity.objects.filter(appid=appid, openid=openid).first()
     if owner is not None and owner.user_id != user.pk:
         raise OpenidTaken
@@ -331,6 +326,22 @@ def bind(
             )
     except IntegrityError:
         raise OpenidTaken from None  # another account took it in the meantime
+
+
+def complete_authorization(user, code: str):
+    """What WeChat's ``code`` means for the visitor ``user``: ``(account, outcome)``.
+
+    A signed-in visitor binds the openid to their account ("bound"); anyone
+    else is the account of the openid ("signed_in"), made on first sight
+    ("created"), for the caller to sign in. Raises WeChatError (nothing changed).
+    """
+    who = identify(code)
+    profile = {"unionid": who.unionid, "nickname": who.nickname}
+    if user.is_authenticated:
+        bind(user, who.openid, **profile)
+        return user, "bound"
+    account, created = sign_in_or_create(who.openid, **profile)
+    return account, "created" if created else "signed_in"
 
 
 def can_unbind(user) -> bool:

@@ -418,6 +418,11 @@ class Withdrawal(models.Model):
     def get_absolute_url(self):
         return reverse("commissions:withdrawal_detail", args=[self.pk])
 
+    @property
+    def payout_bill_no(self) -> str:
+        """Our number for this withdrawal's transfer at the gateway: one, forever."""
+        return f"WD{self.pk:012d}"
+
     def can_become(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.Status(self.status)]
 

@@ -160,12 +160,10 @@ def payout_acceptance(withdrawal) -> dict | None:
 
     from payments.models import Transfer
 
-    from .withdrawals import bill_no
-
     if withdrawal.status != withdrawal.Status.PAYING or withdrawal.method != "wechat":
         return None
     transfer = Transfer.objects.filter(
-        bill_no=bill_no(withdrawal), status=Transfer.Status.WAITING_CONFIRMATION
+        bill_no=withdrawal.payout_bill_no, status=Transfer.Status.WAITING_CONFIRMATION
     ).first()
     if transfer is None or not transfer.confirmation:
         return None

@@ -21,12 +21,17 @@ import logging
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import wechat
 from core.money import ZERO, format_cny, to_cents
 from distributors.models import Distributor
+from payments import transfers
+from payments.gateways import TransferRequest
+from payments.models import Transfer
 
 from .models import LedgerEntry, PayoutMethod, PayoutSettings, Withdrawal
 from .selectors import earnings_summary
@@ -324,23 +329,14 @@ GATEWAY_OF_METHOD = {PayoutMethod.ALIPAY: "alipay", PayoutMethod.WECHAT: "wechat
 
 def is_automatic(withdrawal: Withdrawal) -> bool:
     """Whether the merchant has `withdrawal`'s method paid by the gateway, and offers it."""
-    from django.conf import settings
-
     gateway = GATEWAY_OF_METHOD.get(withdrawal.method)
     return gateway in settings.PAYMENT_GATEWAYS and PayoutSettings.get_solo().is_automatic(
         withdrawal.method
     )
 
 
-def bill_no(withdrawal: Withdrawal) -> str:
-    """Our number for the withdrawal's transfer at the gateway: one per withdrawal, forever."""
-    return f"WD{withdrawal.pk:012d}"
-
-
 def _payee_account(withdrawal: Withdrawal) -> str:
     if withdrawal.method == PayoutMethod.WECHAT:
-        from accounts import wechat  # the distributor's openid for the merchant's app
-
         openid = wechat.openid_for(withdrawal.distributor.user)
         if not openid:
             raise NoWeChatIdentity(withdrawal)
@@ -348,11 +344,9 @@ def _payee_account(withdrawal: Withdrawal) -> str:
     return withdrawal.account_number
 
 
-def transfer_request(withdrawal: Withdrawal):
-    from payments.gateways import TransferRequest
-
+def transfer_request(withdrawal: Withdrawal) -> TransferRequest:
     return TransferRequest(
-        bill_no=bill_no(withdrawal),
+        bill_no=withdrawal.payout_bill_no,
         amount=withdrawal.net_amount,
         account=_payee_account(withdrawal),
         name=withdrawal.account_name,
@@ -369,7 +363,7 @@ def start_payout(withdrawal: Withdrawal, *, reviewer) -> Withdrawal:
     bill number. Refuses a method the merchant pays by hand, and a WeChat
     payout to a distributor without a WeChat identity (nothing changed).
     """
-    from . import tasks
+    from . import tasks  # tasks import this module
 
     withdrawal = Withdrawal.objects.select_related("distributor__user").get(pk=withdrawal.pk)
     if withdrawal.status in (Withdrawal.Status.PAYING, Withdrawal.Status.PAID):
@@ -384,24 +378,28 @@ def start_payout(withdrawal: Withdrawal, *, reviewer) -> Withdrawal:
 
 
 def pay_out(withdrawal_id: int) -> Withdrawal:
-    """Send a PAYING withdrawal's transfer (once per bill number) and settle what is known.
+    """Pay a PAYING withdrawal, or settle it as far as its transfer went; the task and
+    the poller both run this.
 
-    Runs outside a transaction: the Transfer row is committed before the
-    gateway is asked, so a worker killed mid-call leaves a record the poller
-    asks about with the same number.
+    A transfer not sent yet (the task's first run, or a task lost with the
+    broker) is sent; one sent before is asked about under its bill number,
+    never built again from today's account details. Runs outside a
+    transaction: the Transfer row is committed before the gateway is asked, so
+    a worker killed mid-call leaves a record the next run asks about.
     """
-    from payments import transfers
-
     withdrawal = Withdrawal.objects.select_related("distributor__user").get(pk=withdrawal_id)
     if withdrawal.status != Withdrawal.Status.PAYING:
         return withdrawal
-    gateway = GATEWAY_OF_METHOD[withdrawal.method]
+    if Transfer.objects.filter(bill_no=withdrawal.payout_bill_no).exists():
+        return settle_payout(
+            withdrawal, transfer=transfers.check_transfer(withdrawal.payout_bill_no)
+        )
     try:
         request = transfer_request(withdrawal)
     except NoWeChatIdentity as exc:  # unbound since approval: nothing was sent
         return settle_payout(withdrawal, failed_reason=str(exc))
-    transfer = transfers.send_transfer(gateway, request)
-    return settle_payout(withdrawal, transfer=transfer)
+    gateway = GATEWAY_OF_METHOD[withdrawal.method]
+    return settle_payout(withdrawal, transfer=transfers.send_transfer(gateway, request))
 
 
 @transaction.atomic
@@ -430,21 +428,10 @@ def settle_payout(withdrawal: Withdrawal, *, transfer=None, failed_reason: str =
 
 
 def settle_payouts_in_flight() -> int:
-    """The poller: ask about every PAYING withdrawal's transfer; send one never sent.
-
-    Returns how many withdrawals it closed.
-    """
-    from payments import transfers
-    from payments.models import Transfer
-
+    """The poller: pay or settle every PAYING withdrawal; how many it closed."""
     closed = 0
-    for withdrawal in Withdrawal.objects.filter(status=Withdrawal.Status.PAYING).order_by("pk"):
-        transfer = Transfer.objects.filter(bill_no=bill_no(withdrawal)).first()
-        if transfer is None:  # the task was lost (broker down after the commit)
-            withdrawal = pay_out(withdrawal.pk)
-        else:
-            withdrawal = settle_payout(
-                withdrawal, transfer=transfers.check_transfer(transfer.bill_no)
-            )
-        closed += withdrawal.status != Withdrawal.Status.PAYING
+    for pk in Withdrawal.objects.filter(status=Withdrawal.Status.PAYING).values_list(
+        "pk", flat=True
+    ):
+        closed += pay_out(pk).status != Withdrawal.Status.PAYING
     return closed

@@ -26,17 +26,8 @@ class NotificationInline(ReadOnlyInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = (
-        "created_at",
-        "amount",
-        "status",
-        "request_no",
-        "gateway_reference",
-        "after_sale",
-        "actor",
-        "reason",
-        "failure_reason",
-    )
+    # The rest (gateway id, after-sale request, who, why) is on the refund's own page.
+    fields = ("created_at", "amount", "status", "request_no", "failure_reason", "retried_as")
     readonly_fields = fields
 
 
@@ -62,7 +53,8 @@ class RefundAdmin(ReadOnlyAdmin):
         permissions=["retry"],
     )
     def retry(self, request, queryset):
-        for refund in queryset.filter(status=Refund.Status.FAILED).select_related("payment"):
+        failed = queryset.filter(status=Refund.Status.FAILED, retried_as__isnull=True)
+        for refund in failed.select_related("payment"):
             try:
                 again = services.retry_failed_refund(refund, actor=request.user)
             except services.PaymentError as exc:

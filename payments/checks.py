@@ -76,4 +76,14 @@ def check_gateway_settings(app_configs, **kwargs):
             Error(f"{name} names a file that cannot be read.", id="payments.E002")
             for name in _unreadable(["WECHATPAY_PRIVATE_KEY", "WECHATPAY_PUBLIC_KEY"])
         ]
+        oauth_appid = settings.WECHAT_OAUTH_APPID
+        if settings.WECHAT_OAUTH_SECRET and oauth_appid and oauth_appid != settings.WECHATPAY_APPID:
+            errors.append(
+                Error(
+                    "WECHAT_OAUTH_APPID differs from WECHATPAY_APPID: an openid belongs to "
+                    "one AppID, so JSAPI payments and WeChat payouts would all fail.",
+                    hint="Sign shoppers in with the official account bound to the merchant id.",
+                    id="payments.E005",
+                )
+            )
     return errors

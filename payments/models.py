@@ -161,8 +161,18 @@ class Refund(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.SUCCEEDED
     )
+    # Why it FAILED, or why a PROCESSING refund is stuck until finance acts.
     failure_reason = models.CharField(_("why it failed"), max_length=255, blank=True)
     succeeded_at = models.DateTimeField(_("money back"), null=True, blank=True)
+    # A FAILED refund asked again under a new number: once, so it is never paid twice.
+    retried_as = models.OneToOneField(
+        "self",
+        verbose_name=_("tried again as"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="retry_of",
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),

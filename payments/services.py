@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -39,10 +39,14 @@ from .models import Payment, PaymentNotification, Refund
 
 logger = logging.getLogger(__name__)
 
-# A QR code or JSAPI prepay the gateway gave us is shown again for this long;
-# a redirect (Alipay's signed URL, WeChat's h5_url) is made anew after this.
-CHECKOUT_REUSE = {"qr_code": timedelta(hours=1), "jsapi": timedelta(hours=1)}
-REDIRECT_REUSE = timedelta(minutes=4)
+# How long what a gateway gave us to pay with is shown again: a QR code or JSAPI
+# prepay for an hour; a redirect (Alipay's signed URL, WeChat's h5_url) is made
+# anew after a few minutes.
+CHECKOUT_REUSE = {
+    "qr_code": timedelta(hours=1),
+    "jsapi": timedelta(hours=1),
+    "redirect_url": timedelta(minutes=4),
+}
 
 
 class PaymentError(Exception):
@@ -117,22 +121,18 @@ def open_checkout(payment: Payment, *, request, return_url: str, openid: str = "
     Raises GatewayUnavailable when the gateway cannot be reached.
     """
     kept = payment.checkout or {}
-    at = kept.get("at")
-    if at:
-        age = timezone.now() - datetime.fromisoformat(at)
+    if kept.get("at"):
+        age = timezone.now() - datetime.fromisoformat(kept["at"])
         for key, reuse in CHECKOUT_REUSE.items():
             if kept.get(key) and age < reuse:
                 return Checkout(**{key: kept[key]})
-        if kept.get("redirect_url") and age < REDIRECT_REUSE:
-            return Checkout(redirect_url=kept["redirect_url"])
-    if openid:
-        payment.checkout = {"openid": openid}
     try:
         checkout = get_gateway(payment.gateway).start(
             payment,
             request=request,
             notify_url=notify_url(payment.gateway, request=request),
             return_url=return_url,
+            openid=openid,
         )
     except GatewayError as exc:
         logger.warning("could not open %s at %s: %s", payment.reference, payment.gateway, exc)
@@ -142,7 +142,6 @@ def open_checkout(payment: Payment, *, request, return_url: str, openid: str = "
         key: value
         for key, value in {
             "at": now.isoformat(),
-            "openid": openid,
             "redirect_url": checkout.redirect_url,
             "qr_code": checkout.qr_code,
             "jsapi": checkout.jsapi,
@@ -155,21 +154,16 @@ def open_checkout(payment: Payment, *, request, return_url: str, openid: str = "
     return checkout
 
 
-def record_refused(gateway_code: str, notification: Notification, why: str, *, kind=None) -> None:
+def record_refused(gateway_code: str, notification: Notification, why: str) -> None:
     """Keep a verified notification we refused (unknown trade, wrong amount), for finance."""
-    try:
-        with transaction.atomic():
-            PaymentNotification.objects.create(
-                gateway=gateway_code,
-                kind=kind or PaymentNotification.Kind.PAYMENT,
-                payment=Payment.objects.filter(
-                    gateway=gateway_code, reference=notification.reference
-                ).first(),
-                payload=notification.payload,
-                outcome=f"refused: {why}"[:64],
-            )
-    except IntegrityError:  # pragma: no cover - a refused notification has no id kept
-        pass
+    PaymentNotification.objects.create(
+        gateway=gateway_code,
+        payment=Payment.objects.filter(
+            gateway=gateway_code, reference=notification.reference
+        ).first(),
+        payload=notification.payload,
+        outcome=f"refused: {why}"[:64],
+    )
 
 
 @transaction.atomic
@@ -191,23 +185,16 @@ def handle_notification(
         raise UnknownPayment(notification.reference)
     if notification.amount != payment.amount:
         raise AmountMismatch(f"{notification.amount} != {payment.amount}")
-    seen = (
-        notification.notification_id
+    notification_id = notification.notification_id
+    if (
+        notification_id
         and PaymentNotification.objects.filter(
-            gateway=gateway_code, kind=kind, notification_id=notification.notification_id
+            gateway=gateway_code, kind=kind, notification_id=notification_id
         ).exists()
-    )
-    if seen:
+    ):
         # Kept for audit like any delivery, without the id that is unique to the first.
-        PaymentNotification.objects.create(
-            gateway=gateway_code,
-            kind=kind,
-            payment=payment,
-            payload=notification.payload,
-            outcome="duplicate",
-        )
-        return "duplicate"
-    if not notification.succeeded:
+        outcome, notification_id = "duplicate", ""
+    elif not notification.succeeded:
         outcome = "not-successful"
     elif payment.status not in (Payment.Status.CREATED, Payment.Status.CLOSED):
         outcome = "duplicate"
@@ -222,7 +209,7 @@ def handle_notification(
         gateway=gateway_code,
         kind=kind,
         payment=payment,
-        notification_id=notification.notification_id,
+        notification_id=notification_id,
         payload=notification.payload,
         outcome=outcome,
     )
@@ -274,12 +261,13 @@ def close_unpaid_payments(order: Order) -> int:
     return closed
 
 
+def _total(refunds) -> Decimal:
+    return refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+
+
 def refunded_amount(payment: Payment) -> Decimal:
     """What is given back of `payment` or on its way back (a failed refund gives nothing)."""
-    return (
-        payment.refunds.exclude(status=Refund.Status.FAILED).aggregate(total=Sum("amount"))["total"]
-        or ZERO
-    )
+    return _total(payment.refunds.exclude(status=Refund.Status.FAILED))
 
 
 def succeeded_payment(order: Order) -> Payment:
@@ -331,9 +319,7 @@ def refund_payment(
             notify_url=notify_url(payment.gateway, kind="refund"),
         )
     except RefundFailed as exc:
-        raise PaymentError(
-            _("The payment provider refused the refund: %(why)s") % {"why": exc}
-        ) from exc
+        result = RefundResult(request_no=request_no, state=states.CLOSED, reason=str(exc))
     except GatewayError as exc:
         raise GatewayUnavailable(exc) from exc
     if result.state == states.CLOSED:
@@ -360,12 +346,7 @@ def refund_payment(
 
 def _close_if_refunded(payment: Payment) -> None:
     """REFUNDED once the refunds that succeeded give back the whole payment."""
-    back = (
-        payment.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(total=Sum("amount"))[
-            "total"
-        ]
-        or ZERO
-    )
+    back = _total(payment.refunds.filter(status=Refund.Status.SUCCEEDED))
     if back == payment.amount and payment.status == Payment.Status.SUCCEEDED:
         payment.status = Payment.Status.REFUNDED
         payment.refunded_at = timezone.now()
@@ -389,8 +370,17 @@ def settle_refund(gateway_code: str, result: RefundResult, *, kind=None) -> str:
         raise UnknownPayment(result.request_no)
     payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
-    if refund.status != Refund.Status.PROCESSING or result.state == states.PENDING:
-        outcome = "duplicate" if refund.status != Refund.Status.PROCESSING else "processing"
+    if refund.status != Refund.Status.PROCESSING:
+        outcome = "duplicate"
+    elif result.state == states.PENDING:
+        outcome = "processing"
+        if result.reason and result.reason != refund.failure_reason:
+            # Not final, but stuck until finance acts (WeChat's ABNORMAL): say why.
+            logger.warning(
+                "refund %s is stuck at %s: %s", refund.request_no, gateway_code, result.reason
+            )
+            refund.failure_reason = result.reason[:255]
+            refund.save(update_fields=["failure_reason"])
     elif result.state == states.SUCCEEDED:
         refund.status, refund.succeeded_at = Refund.Status.SUCCEEDED, timezone.now()
         if result.gateway_reference:
@@ -416,13 +406,21 @@ def settle_refund(gateway_code: str, result: RefundResult, *, kind=None) -> str:
 
 @transaction.atomic
 def retry_failed_refund(refund: Refund, *, actor) -> Refund:
-    """Ask the gateway again, under a new number, for a refund that FAILED there."""
+    """Ask the gateway again, under a new number, for a refund that FAILED there; once.
+
+    Locks the payment, then the refund (the order settle_refund takes them in),
+    so two staff retrying at once make one new refund.
+    """
+    Payment.objects.select_for_update().get(pk=refund.payment_id)
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
-    if refund.status != Refund.Status.FAILED:
-        raise PaymentError(_("Only a failed refund can be tried again."))
-    return refund_payment(
+    if refund.status != Refund.Status.FAILED or refund.retried_as_id:
+        raise PaymentError(_("Only a failed refund not tried again yet can be tried again."))
+    again = refund_payment(
         refund.payment, refund.amount, reason=f"retry of {refund.request_no}", actor=actor
     )
+    refund.retried_as = again
+    refund.save(update_fields=["retried_as"])
+    return again
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
 import logging
+from datetime import date
 
 from celery import shared_task
 
@@ -55,16 +56,5 @@ def query_in_flight() -> dict:
 
 @shared_task(name="payments.tasks.check_bills", **GATEWAY_RETRY)
 def check_bills(day: str | None = None) -> dict:
-    """Compare each real gateway's bill of `day` (default: yesterday in Shanghai) with ours."""
-    from datetime import date
-
-    from django.conf import settings
-
-    day_ = date.fromisoformat(day) if day else reconciliation.yesterday()
-    found = {}
-    for code in settings.PAYMENT_GATEWAYS:
-        if code == "sandbox":
-            continue
-        check = reconciliation.check_bill(code, day_)
-        found[code] = check.differences.count()
-    return found
+    """Compare each gateway's bill of `day` (default: yesterday in Shanghai) with ours."""
+    return reconciliation.check_bills(date.fromisoformat(day) if day else None)

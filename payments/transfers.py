@@ -11,12 +11,13 @@ again with the same number and the gateway pays it once.
 import dataclasses
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from .gateways import GatewayError, TransferRequest, TransferResult, get_gateway
 from .gateways import base as states
 from .models import PaymentNotification, Transfer
+from .services import UnknownPayment, notify_url
 
 logger = logging.getLogger(__name__)
 
@@ -28,21 +29,6 @@ _STATUS = {
 }
 
 
-def _record(gateway_code: str, request: TransferRequest) -> Transfer:
-    try:
-        with transaction.atomic():
-            return Transfer.objects.create(
-                gateway=gateway_code,
-                bill_no=request.bill_no,
-                amount=request.amount,
-                account=request.account,
-                name=request.name,
-                remark=request.remark[:64],
-            )
-    except IntegrityError:
-        return Transfer.objects.get(bill_no=request.bill_no)
-
-
 def send_transfer(gateway_code: str, request: TransferRequest) -> Transfer:
     """Pay `request` through `gateway_code` once; returns the Transfer as the gateway left it.
 
@@ -51,9 +37,16 @@ def send_transfer(gateway_code: str, request: TransferRequest) -> Transfer:
     gateway cannot be reached the transfer stays PROCESSING and `check_transfer`
     (the poller) asks again with the same bill number.
     """
-    from .services import notify_url
-
-    transfer = _record(gateway_code, request)
+    transfer, _ = Transfer.objects.get_or_create(
+        bill_no=request.bill_no,
+        defaults={
+            "gateway": gateway_code,
+            "amount": request.amount,
+            "account": request.account,
+            "name": request.name,
+            "remark": request.remark[:64],
+        },
+    )
     if not transfer.is_open:
         return transfer
     if not request.notify_url:
@@ -65,7 +58,7 @@ def send_transfer(gateway_code: str, request: TransferRequest) -> Transfer:
         Transfer.objects.filter(pk=transfer.pk).update(last_queried_at=timezone.now())
         transfer.refresh_from_db()
         return transfer
-    apply_result(gateway_code, result, kind=None)
+    apply_result(gateway_code, result, record=None)
     transfer.refresh_from_db()
     return transfer
 
@@ -86,20 +79,22 @@ def check_transfer(bill_no: str) -> Transfer:
         Transfer.objects.filter(pk=transfer.pk).update(last_queried_at=timezone.now())
         return transfer
     Transfer.objects.filter(pk=transfer.pk).update(last_queried_at=timezone.now())
-    apply_result(transfer.gateway, result, kind=PaymentNotification.Kind.QUERY)
+    apply_result(transfer.gateway, result, record=PaymentNotification.Kind.QUERY)
     transfer.refresh_from_db()
     return transfer
 
 
 @transaction.atomic
-def apply_result(gateway_code: str, result: TransferResult, *, kind="transfer") -> str:
-    """Record what the gateway says of a transfer (its answer, a notification, a query).
+def apply_result(
+    gateway_code: str, result: TransferResult, *, record=PaymentNotification.Kind.TRANSFER
+) -> str:
+    """Apply what the gateway says of a transfer: its answer, a notification, a query.
 
     Under the transfer's row lock; a finished transfer never changes again
-    ("duplicate"). Raises UnknownPayment for a bill number we never sent.
+    ("duplicate"). A notification or a query is kept as a PaymentNotification of
+    kind `record` (None: the gateway's direct answer, kept on the transfer only).
+    Raises UnknownPayment for a bill number we never sent.
     """
-    from .services import UnknownPayment
-
     transfer = (
         Transfer.objects.select_for_update()
         .filter(bill_no=result.bill_no, gateway=gateway_code)
@@ -125,10 +120,10 @@ def apply_result(gateway_code: str, result: TransferResult, *, kind="transfer") 
         transfer.finished_at = timezone.now()
         fields.append("finished_at")
     transfer.save(update_fields=fields)
-    if kind:
+    if record:
         PaymentNotification.objects.create(
             gateway=gateway_code,
-            kind=PaymentNotification.Kind.TRANSFER if kind == "transfer" else kind,
+            kind=record,
             payload=result.payload or {"bill_no": result.bill_no, "state": result.state},
             outcome=f"transfer {status}",
         )

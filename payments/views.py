@@ -7,6 +7,7 @@ paid; only a verified server-to-server notification or a query does.
 """
 
 import logging
+from urllib.parse import urlencode
 
 import segno
 from django.contrib import messages
@@ -19,9 +20,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from accounts import wechat
 from orders.models import Order
 
-from . import selectors, services, tasks
+from . import selectors, services, tasks, transfers
 from .gateways import InvalidNotification, get_gateway
 from .gateways import base as channels
 from .models import Payment
@@ -62,15 +64,12 @@ def start(request, number):
     order = _own_order(request, number)
     gateway_code, channel = request.POST.get("gateway"), request.POST.get("channel")
     if not gateway_code:
-        options = selectors.payment_options(request)
-        if len(options) != 1:
+        only = selectors.only_option(request)
+        if only is None:
             return redirect("payments_pages:cashier", number=order.number)
-        gateway_code, channel = options[0].gateway, options[0].channel
+        gateway_code, channel = only.gateway, only.channel
     try:
-        gateway = get_gateway(gateway_code)
-        payment = services.start_payment(
-            order, gateway_code=gateway_code, channel=channel or gateway.channel_for(request)
-        )
+        payment = services.start_payment(order, gateway_code=gateway_code, channel=channel)
     except LookupError:
         raise Http404("unknown gateway or way to pay") from None
     except services.PaymentError as exc:
@@ -80,7 +79,21 @@ def start(request, number):
     return redirect("payments_pages:pay", reference=payment.reference)
 
 
-def _open(request, payment: Payment, *, openid: str = ""):
+@login_required
+@never_cache
+def pay(request, reference):
+    """Open a payment at its gateway: off to its page, or our page with WeChat's QR code
+    or, inside WeChat, the JSAPI call."""
+    payment = _own_payment(request, reference)
+    if payment.status != Payment.Status.CREATED:
+        return redirect("payments_pages:return", reference=payment.reference)
+    openid = ""
+    if payment.channel == channels.WECHAT_JSAPI:
+        openid = wechat.openid_for(request.user) or ""
+        if not openid:
+            # JSAPI pays as the shopper's WeChat identity: sign in with WeChat first.
+            login = reverse("accounts:wechat_login")
+            return redirect(f"{login}?{urlencode({'next': request.get_full_path()})}")
     return_url = request.build_absolute_uri(
         reverse("payments_pages:return", args=[payment.reference])
     )
@@ -106,25 +119,6 @@ def _open(request, payment: Payment, *, openid: str = ""):
             "jsapi": checkout.jsapi,
         },
     )
-
-
-@login_required
-@never_cache
-def pay(request, reference):
-    """Open a payment at its gateway: off to its page, or our page with WeChat's QR code
-    or, inside WeChat, the JSAPI call."""
-    from accounts import wechat  # accounts knows the shopper's WeChat identity
-
-    payment = _own_payment(request, reference)
-    if payment.status != Payment.Status.CREATED:
-        return redirect("payments_pages:return", reference=payment.reference)
-    openid = ""
-    if payment.channel == channels.WECHAT_JSAPI:
-        openid = wechat.openid_for(request.user) or ""
-        if not openid:
-            # JSAPI pays as the shopper's WeChat identity: sign in with WeChat first.
-            return redirect(reverse("accounts:wechat_login") + "?next=" + request.get_full_path())
-    return _open(request, payment, openid=openid)
 
 
 @login_required
@@ -195,28 +189,28 @@ def notify(request, gateway_code):
     return gateway.acknowledge()
 
 
+# kind -> (the gateway's parser, the service that applies what it read)
+NOTIFICATION_KINDS = {
+    "refund": ("parse_refund_notification", services.settle_refund),
+    "transfer": ("parse_transfer_notification", transfers.apply_result),
+}
+
+
 @csrf_exempt
 @require_POST
 def notify_kind(request, gateway_code, kind):
     """Refund and transfer notifications (WeChat Pay sends both to URLs we name)."""
-    from . import transfers
-
     gateway = _gateway_or_404(gateway_code)
+    if kind not in NOTIFICATION_KINDS:
+        raise Http404("unknown notification")
+    parse, apply = NOTIFICATION_KINDS[kind]
     try:
-        if kind == "refund":
-            result = gateway.parse_refund_notification(request)
-        elif kind == "transfer":
-            result = gateway.parse_transfer_notification(request)
-        else:
-            raise Http404("unknown notification")
+        result = getattr(gateway, parse)(request)
     except InvalidNotification as exc:
         logger.warning("rejected %s %s notification: %s", gateway_code, kind, exc)
         return gateway.reject()
     try:
-        if kind == "refund":
-            outcome = services.settle_refund(gateway_code, result)
-        else:
-            outcome = transfers.apply_result(gateway_code, result)
+        outcome = apply(gateway_code, result)
     except services.PaymentError as exc:
         logger.warning("refused %s %s notification: %r", gateway_code, kind, exc)
         return gateway.reject()

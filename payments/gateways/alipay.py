@@ -10,7 +10,7 @@ what the SDK leaves to its caller:
   unknown, ask again with the same number"; only a documented business refusal
   (code 40004) becomes RefundFailed or a CLOSED transfer, which mean "nothing
   happened";
-- a timeout on each call (the SDK's default is 15 s; ALIPAY_TIMEOUT if set);
+- a timeout on each call and the bill download (ALIPAY_TIMEOUT; the SDK's is 15 s);
 - the wap product code Alipay documents (QUICK_WAP_WAY; the SDK's default,
   QUICK_WAP_PAY, is not one);
 - notification verification as Alipay's own SDKs do it (empty values left out),
@@ -24,10 +24,9 @@ import http.client
 import io
 import re
 import zipfile
-from datetime import date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import OpenSSL
 import requests
@@ -35,8 +34,9 @@ from alipay import AliPay, DCAliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig
 from django.conf import settings
-from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from core.devices import in_wechat, is_phone
 
 from .base import (
     ALIPAY_PAGE,
@@ -55,35 +55,35 @@ from .base import (
     TradeStatus,
     TransferRequest,
     TransferResult,
+    bill_time,
     read_key,
+    unpaid_deadline,
 )
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")  # Alipay's clock: time_expire, bill days and times
 SUCCESS = "10000"
 BUSINESS_FAILED = "40004"
-PAID = ("TRADE_SUCCESS", "TRADE_FINISHED")
-# Answers that say "we could not tell what happened": ask again, never give up on them.
-UNKNOWN_OUTCOME = {"ACQ.SYSTEM_ERROR", "SYSTEM_ERROR", "isp.unknow-error"}
+# trade_status -> our state; TRADE_FINISHED: paid, and past refunds (or not refundable).
+TRADE_STATES = {
+    "TRADE_SUCCESS": SUCCEEDED,
+    "TRADE_FINISHED": SUCCEEDED,
+    "WAIT_BUYER_PAY": PENDING,
+    "TRADE_CLOSED": CLOSED,  # closed unpaid, or refunded in full
+}
+# Answers of code 40004 that say "we could not tell what happened": ask again.
+UNKNOWN_OUTCOME = {"ACQ.SYSTEM_ERROR", "SYSTEM_ERROR"}
 # Alipay writes amounts in yuan with at most two decimals, e.g. "12.30".
 AMOUNT = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
-PHONE = re.compile(r"iPhone|iPod|Android|Mobile|Windows Phone|HarmonyOS", re.IGNORECASE)
 TRANSFER_PRODUCT = {"product_code": "TRANS_ACCOUNT_NO_PWD", "biz_scene": "DIRECT_TRANSFER"}
-DEFAULT_TIMEOUT = 10  # seconds, for each call and the bill download
 # What can go wrong inside an SDK call: urllib's errors and timeouts are OSError,
 # a connection dropped mid-answer is HTTPException, a body that is not JSON is
 # ValueError, a JSON body without the expected key is AttributeError in the SDK.
 CALL_ERRORS = (
     AliPayException,
-    AliPayValidationError,
     OSError,
     http.client.HTTPException,
     ValueError,
     AttributeError,
 )
-
-
-def _timeout() -> float:
-    return settings.ALIPAY_TIMEOUT or DEFAULT_TIMEOUT
 
 
 def client():
@@ -96,7 +96,7 @@ def client():
         settings.ALIPAY_PUBLIC_CERT,
         settings.ALIPAY_ROOT_CERT,
         settings.ALIPAY_GATEWAY_URL,
-        _timeout(),
+        settings.ALIPAY_TIMEOUT,
     )
 
 
@@ -150,6 +150,11 @@ def _is_refusal(answer: dict) -> bool:
     return answer.get("code") == BUSINESS_FAILED and answer.get("sub_code") not in UNKNOWN_OUTCOME
 
 
+def _refund_reference(answer: dict, request_no: str) -> str:
+    """Alipay has no id of its own for a refund: ours is its trade number and our number."""
+    return f"{answer.get('trade_no', '')}:{request_no}"
+
+
 def _amount(text: str) -> Decimal:
     if not AMOUNT.match(text or ""):
         raise GatewayError(f"Alipay sent a malformed amount: {text!r}")
@@ -160,21 +165,23 @@ class AlipayGateway(Gateway):
     code = "alipay"
     channels = (ALIPAY_PAGE, ALIPAY_WAP)
 
-    def channel_for(self, request) -> str:
-        """Phones get the wap cashier (it opens the Alipay app); computers the QR page."""
-        agent = request.META.get("HTTP_USER_AGENT", "")
-        return ALIPAY_WAP if PHONE.search(agent) else ALIPAY_PAGE
+    def channels_for(self, request) -> tuple[str, ...]:
+        """Phones get the wap cashier first (it opens the Alipay app), computers the QR
+        page; none inside WeChat, which blocks Alipay's pages."""
+        if in_wechat(request):
+            return ()
+        return (ALIPAY_WAP, ALIPAY_PAGE) if is_phone(request) else (ALIPAY_PAGE, ALIPAY_WAP)
 
     # --- paying --------------------------------------------------------------------------
 
-    def start(self, payment, *, request, notify_url: str, return_url: str) -> Checkout:
+    def start(self, payment, *, request, notify_url: str, return_url: str, openid="") -> Checkout:
         """The signed cashier URL; nothing is sent to Alipay until the browser follows it.
 
         The trade expires when the order would be cancelled unpaid, so Alipay
         stops taking money for an order we are about to cancel.
         """
         sdk = client()
-        expires = self._expiry(payment)
+        expires = unpaid_deadline(payment)
         fields = {
             # Shown on Alipay's cashier and in the shopper's bill: our number, no user data.
             "subject": f"订单 {payment.order.number}",
@@ -195,16 +202,6 @@ class AlipayGateway(Gateway):
                 **fields, time_expire=expires.strftime("%Y-%m-%d %H:%M:%S")
             )
         return Checkout(redirect_url=f"{settings.ALIPAY_GATEWAY_URL}?{order_string}")
-
-    @staticmethod
-    def _expiry(payment) -> datetime:
-        from orders.models import ShippingSettings
-
-        now = timezone.now()
-        deadline = payment.order.created_at + ShippingSettings.get_solo().unpaid_timeout
-        # Alipay takes 1 minute to 15 days.
-        deadline = min(max(deadline, now + timedelta(minutes=1)), now + timedelta(days=15))
-        return deadline.astimezone(SHANGHAI)
 
     def parse_notification(self, request) -> Notification:
         """Verify Alipay's async notification (form POST) and read it.
@@ -233,15 +230,15 @@ class AlipayGateway(Gateway):
         if settings.ALIPAY_SELLER_ID and params.get("seller_id") != settings.ALIPAY_SELLER_ID:
             raise InvalidNotification(f"seller_id {params.get('seller_id')!r} is not ours")
         reference, total = params.get("out_trade_no", ""), params.get("total_amount", "")
-        if not reference or not total:
-            raise InvalidNotification("out_trade_no or total_amount missing")
+        if not reference:
+            raise InvalidNotification("out_trade_no missing")
         if not AMOUNT.match(total):
             raise InvalidNotification(f"total_amount {total!r} is not an amount")
         return Notification(
             reference=reference,
             trade_no=params.get("trade_no", ""),
             amount=Decimal(total),
-            succeeded=params.get("trade_status") in PAID,
+            succeeded=TRADE_STATES.get(params.get("trade_status")) == SUCCEEDED,
             payload=params,
             notification_id=params.get("notify_id", ""),
         )
@@ -256,24 +253,18 @@ class AlipayGateway(Gateway):
             if answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
                 return TradeStatus(reference, PENDING, payload=answer)
             raise GatewayError(f"alipay.trade.query: {_why(answer)}")
-        status = answer.get("trade_status")
-        if status in PAID:
+        state = TRADE_STATES.get(answer.get("trade_status"))
+        if state is not None:
             return TradeStatus(
                 reference,
-                SUCCEEDED,
+                state,
                 trade_no=answer.get("trade_no", ""),
-                amount=_amount(answer.get("total_amount", "")),
+                amount=_amount(answer.get("total_amount", "")) if state == SUCCEEDED else None,
                 payload=answer,
             )
-        if status == "WAIT_BUYER_PAY":
-            return TradeStatus(
-                reference, PENDING, trade_no=answer.get("trade_no", ""), payload=answer
-            )
-        if status == "TRADE_CLOSED":  # closed unpaid, or refunded in full
-            return TradeStatus(
-                reference, CLOSED, trade_no=answer.get("trade_no", ""), payload=answer
-            )
-        raise GatewayError(f"alipay.trade.query: unknown trade_status {status!r}")
+        raise GatewayError(
+            f"alipay.trade.query: unknown trade_status {answer.get('trade_status')!r}"
+        )
 
     def close(self, payment) -> None:
         """alipay.trade.close. A trade Alipay does not know (the cashier was never
@@ -308,7 +299,7 @@ class AlipayGateway(Gateway):
             if _is_refusal(answer):
                 raise RefundFailed(_why(answer))
             raise GatewayError(f"alipay.trade.refund: {_why(answer)}")
-        reference = f"{answer.get('trade_no', '')}:{request_no}"
+        reference = _refund_reference(answer, request_no)
         if answer.get("fund_change") == "Y":
             return RefundResult(request_no, SUCCEEDED, reference, amount=amount, payload=answer)
         found = self._query_refund(payment.reference, request_no)
@@ -342,10 +333,16 @@ class AlipayGateway(Gateway):
                 reason=_("Alipay has no refund with this number."),
                 payload=answer,
             )
-        reference_at_alipay = f"{answer.get('trade_no', '')}:{request_no}"
         amount = _amount(answer["refund_amount"]) if answer.get("refund_amount") else None
-        state = SUCCEEDED if answer.get("refund_status") == "REFUND_SUCCESS" else PENDING
-        return RefundResult(request_no, state, reference_at_alipay, amount=amount, payload=answer)
+        # A refund found without a status was made at once (Alipay's synchronous refunds).
+        done = answer.get("refund_status", "") in ("", "REFUND_SUCCESS")
+        return RefundResult(
+            request_no,
+            SUCCEEDED if done else PENDING,
+            _refund_reference(answer, request_no),
+            amount=amount,
+            payload=answer,
+        )
 
     # --- payouts (单笔转账到支付宝账户) --------------------------------------------------
 
@@ -375,9 +372,14 @@ class AlipayGateway(Gateway):
         answer = _call("alipay.fund.trans.uni.transfer", biz)
         if answer.get("code") == SUCCESS:
             return self._transfer_result(transfer.bill_no, answer)
-        if _is_refusal(answer):
-            return TransferResult(transfer.bill_no, CLOSED, reason=_why(answer), payload=answer)
-        raise GatewayError(f"alipay.fund.trans.uni.transfer: {_why(answer)}")
+        if not _is_refusal(answer):
+            raise GatewayError(f"alipay.fund.trans.uni.transfer: {_why(answer)}")
+        # Refused: closed only if Alipay holds no transfer under this number, so a
+        # refused repeat of a bill it already paid is never taken for "not paid".
+        existing = self.query_transfer(transfer.bill_no)
+        if existing.payload.get("sub_code") != "ORDER_NOT_EXIST":
+            return existing
+        return TransferResult(transfer.bill_no, CLOSED, reason=_why(answer), payload=answer)
 
     def query_transfer(self, bill_no: str) -> TransferResult:
         """alipay.fund.trans.common.query.
@@ -427,7 +429,7 @@ class AlipayGateway(Gateway):
         if not url:
             raise GatewayError(f"bill of {day}: no bill_download_url")
         try:
-            response = requests.get(url, timeout=_timeout())
+            response = requests.get(url, timeout=settings.ALIPAY_TIMEOUT)
             response.raise_for_status()
         except requests.RequestException as exc:
             raise GatewayError(f"bill of {day}: {exc!r}") from exc
@@ -493,7 +495,7 @@ def parse_bill_detail(text: str) -> list[BillLine]:
     for row in rows:
         cells = [cell.strip() for cell in row]
         if len(cells) < len(names):
-            continue
+            raise GatewayError(f"the bill has a short row: {row!r}")
         kind_of_row = cells[kind]
         if kind_of_row not in ("交易", "退款"):
             continue
@@ -508,14 +510,7 @@ def parse_bill_detail(text: str) -> list[BillLine]:
                 reference=(cells[request_no] or cells[reference]) if refund else cells[reference],
                 gateway_reference=cells[trade_no],
                 amount=value,
-                at=_bill_time(cells[finished]),
+                at=bill_time(cells[finished]),
             )
         )
     return result
-
-
-def _bill_time(text: str) -> datetime | None:
-    try:
-        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=SHANGHAI)
-    except ValueError:
-        return None

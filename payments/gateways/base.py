@@ -9,11 +9,16 @@ against a fake of the provider's documented API.
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+# The gateways' clock: trade expiry times, bill days and the times in bills.
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class GatewayError(Exception):
@@ -138,16 +143,21 @@ class Gateway(ABC):
     """
 
     code: str
-    # The ways to pay this gateway offers, in the order the cashier lists them.
+    # Every way to pay this gateway has.
     channels: tuple[str, ...] = ()
 
-    def channel_for(self, request: HttpRequest) -> str:
-        """The way to pay that suits the shopper's device (the cashier's default)."""
-        return self.channels[0]
+    def channels_for(self, request: HttpRequest) -> tuple[str, ...]:
+        """The ways to pay offered on the shopper's device, the one that suits it first."""
+        return self.channels
 
     @abstractmethod
-    def start(self, payment, *, request: HttpRequest, notify_url: str, return_url: str) -> Checkout:
-        """Open `payment` (its .channel says how) at the gateway; how the shopper pays it."""
+    def start(
+        self, payment, *, request: HttpRequest, notify_url: str, return_url: str, openid: str = ""
+    ) -> Checkout:
+        """Open `payment` (its .channel says how) at the gateway; how the shopper pays it.
+
+        `openid` is the payer's WeChat identity, which WeChat Pay's JSAPI needs.
+        """
 
     @abstractmethod
     def parse_notification(self, request: HttpRequest) -> Notification:
@@ -213,3 +223,26 @@ def read_key(value: str) -> str:
     if value.startswith("-----BEGIN"):
         return value.replace("\\n", "\n")
     return Path(value).read_text()
+
+
+def unpaid_deadline(payment) -> datetime:
+    """When `payment`'s order is cancelled unpaid, in Shanghai time: its trade expires
+    then, so the gateway stops taking money for an order we cancel.
+
+    Kept between 2 minutes (Alipay's wap pay counts in whole minutes, its
+    minimum is one) and 15 days (Alipay's maximum) from now.
+    """
+    from orders.models import ShippingSettings  # orders' setting, read when paying
+
+    now = timezone.now()
+    deadline = payment.order.created_at + ShippingSettings.get_solo().unpaid_timeout
+    deadline = min(max(deadline, now + timedelta(minutes=2)), now + timedelta(days=15))
+    return deadline.astimezone(SHANGHAI)
+
+
+def bill_time(text: str) -> datetime | None:
+    """A time in a gateway's bill ("2026-12-01 09:30:00", Shanghai), or None."""
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=SHANGHAI)
+    except ValueError:
+        return None

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .base import (
+    PENDING,
     SANDBOX,
     SUCCEEDED,
     Checkout,
@@ -26,6 +27,7 @@ from .base import (
     Notification,
     RefundFailed,
     RefundResult,
+    TradeStatus,
 )
 
 SIGN_TYPE = "HMAC-SHA256"
@@ -82,8 +84,12 @@ class SandboxGateway(Gateway):
     code = "sandbox"
     channels = (SANDBOX,)
 
-    def start(self, payment, *, request, notify_url: str, return_url: str) -> Checkout:
+    def start(self, payment, *, request, notify_url: str, return_url: str, openid="") -> Checkout:
         return Checkout(redirect_url=reverse("payments_pages:sandbox", args=[payment.reference]))
+
+    def query(self, payment) -> TradeStatus:
+        """The sandbox tells only by its notification: until then a payment is unpaid."""
+        return TradeStatus(reference=payment.reference, state=PENDING)
 
     def close(self, payment) -> None:
         """The sandbox page refuses a payment that is no longer CREATED; nothing to tell."""

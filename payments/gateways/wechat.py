@@ -25,16 +25,18 @@ import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext_lazy
 from wechatpayv3 import WeChatPay, WeChatPayType
 from wechatpayv3.core import Core
 from wechatpayv3.type import RequestType
+
+from core.devices import client_ip, in_wechat, is_phone
 
 from .base import (
     CLOSED,
@@ -55,10 +57,11 @@ from .base import (
     TradeStatus,
     TransferRequest,
     TransferResult,
+    bill_time,
     read_key,
+    unpaid_deadline,
 )
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 CENT = Decimal("0.01")
 # (connect, read) seconds: a payment page must not hang on a slow gateway.
 TIMEOUT = (5, 15)
@@ -84,16 +87,22 @@ TRADE_STATES = {
     "REVOKED": CLOSED,
     "PAYERROR": CLOSED,
 }
+# ABNORMAL (the shopper's account cannot take the money) is not final: finance
+# resolves it in the merchant platform (异常退款), and the refund then ends SUCCESS.
+# So it stays PENDING: a refund retried under a new number could pay twice.
 REFUND_STATES = {
     "SUCCESS": SUCCEEDED,
     "PROCESSING": PENDING,
+    "ABNORMAL": PENDING,
     "CLOSED": CLOSED,
-    "ABNORMAL": CLOSED,
 }
+# Kept on the refund for finance, in the shop's language.
 REFUND_FAILURES = {
-    "CLOSED": "WeChat Pay closed the refund (CLOSED)",
-    "ABNORMAL": "the shopper's account could not receive the refund (ABNORMAL); "
-    "resolve it in the WeChat Pay merchant platform",
+    "CLOSED": gettext_lazy("WeChat Pay closed the refund (CLOSED)"),
+    "ABNORMAL": gettext_lazy(
+        "The shopper's account could not receive the refund (ABNORMAL): "
+        "resolve it in the WeChat Pay merchant platform."
+    ),
 }
 TRANSFER_STATES = {
     "ACCEPTED": PENDING,
@@ -125,19 +134,41 @@ class Config:
     cert_dir: str
     base_url: str
 
+    @property
+    def public_key_mode(self) -> bool:
+        return bool(self.public_key and self.public_key_id)
+
     @classmethod
     def from_settings(cls) -> "Config":
-        return cls(
-            mchid=settings.WECHATPAY_MCHID,
-            appid=settings.WECHATPAY_APPID,
-            apiv3_key=settings.WECHATPAY_APIV3_KEY,
-            private_key=read_key(settings.WECHATPAY_PRIVATE_KEY),
-            cert_serial_no=settings.WECHATPAY_CERT_SERIAL_NO,
-            public_key=read_key(settings.WECHATPAY_PUBLIC_KEY),
-            public_key_id=settings.WECHATPAY_PUBLIC_KEY_ID,
-            cert_dir=str(settings.WECHATPAY_CERT_DIR),
-            base_url=settings.WECHATPAY_BASE_URL.rstrip("/"),
+        """The config of the present settings; the key files are read once per value."""
+        return _config_of(
+            settings.WECHATPAY_MCHID,
+            settings.WECHATPAY_APPID,
+            settings.WECHATPAY_APIV3_KEY,
+            settings.WECHATPAY_PRIVATE_KEY,
+            settings.WECHATPAY_CERT_SERIAL_NO,
+            settings.WECHATPAY_PUBLIC_KEY,
+            settings.WECHATPAY_PUBLIC_KEY_ID,
+            str(settings.WECHATPAY_CERT_DIR),
+            settings.WECHATPAY_BASE_URL,
         )
+
+
+@lru_cache(maxsize=8)
+def _config_of(
+    mchid, appid, apiv3_key, private_key, serial, public_key, public_key_id, cert_dir, base_url
+) -> Config:
+    return Config(
+        mchid=mchid,
+        appid=appid,
+        apiv3_key=apiv3_key,
+        private_key=read_key(private_key),
+        cert_serial_no=serial,
+        public_key=read_key(public_key),
+        public_key_id=public_key_id,
+        cert_dir=cert_dir,
+        base_url=base_url.rstrip("/"),
+    )
 
 
 class _Core(Core):
@@ -169,7 +200,7 @@ class _WeChatPay(WeChatPay):
         self._appid = config.appid
         self._notify_url = None
         self._partner_mode = False
-        public_mode = bool(config.public_key and config.public_key_id)
+        public_mode = config.public_key_mode
         self._core = _Core(
             base_url=config.base_url,
             mchid=config.mchid,
@@ -201,6 +232,12 @@ class _WeChatPay(WeChatPay):
             data=params,
             cipher_data=bool(user_name),
         )
+
+
+# When a notification with an unknown certificate serial last let the SDK download the
+# platform certificates, per config.
+_certificates_fetched: dict[Config, float] = {}
+CERTIFICATE_REFRESH = 600  # seconds
 
 
 @lru_cache(maxsize=8)
@@ -281,7 +318,7 @@ def _money(row: dict[str, str], *names: str) -> Decimal:
 
 
 def _bill_line(row: dict[str, str]) -> BillLine | None:
-    at = datetime.strptime(row["交易时间"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=SHANGHAI)
+    at = bill_time(row["交易时间"])
     state = row.get("交易状态")
     if state == "SUCCESS":
         return BillLine(
@@ -360,18 +397,15 @@ class WechatPayGateway(Gateway):
 
     # --- paying ----------------------------------------------------------------
 
-    def channel_for(self, request) -> str:
-        agent = request.headers.get("User-Agent", "")
-        if "MicroMessenger" in agent:
-            return WECHAT_JSAPI
-        if any(
-            word in agent
-            for word in ("Mobile", "Android", "iPhone", "iPad", "iPod", "HarmonyOS", "Phone")
-        ):
-            return WECHAT_H5
-        return WECHAT_NATIVE
+    def channels_for(self, request) -> tuple[str, ...]:
+        """JSAPI inside WeChat (it needs WeChat's bridge); H5 on a phone's browser, with
+        the QR code to scan from another phone; on a computer only the QR code
+        (WeChat Pay refuses H5 outside a phone)."""
+        if in_wechat(request):
+            return (WECHAT_JSAPI,)
+        return (WECHAT_H5, WECHAT_NATIVE) if is_phone(request) else (WECHAT_NATIVE,)
 
-    def start(self, payment, *, request, notify_url: str, return_url: str) -> Checkout:
+    def start(self, payment, *, request, notify_url: str, return_url: str, openid="") -> Checkout:
         """Place the trade at WeChat (下单) and say how the shopper pays it.
 
         The trade expires when the order is cancelled unpaid, so WeChat stops
@@ -380,12 +414,12 @@ class WechatPayGateway(Gateway):
         code_url / prepay_id; a paid, closed or different trade under that number
         is refused (GatewayError with WeChat's code).
         """
-        channel = payment.channel or self.channel_for(request)
+        channel = payment.channel
         fields = {
             "description": f"订单 {payment.order.number}",
             "out_trade_no": payment.reference,
             "amount": {"total": fen(payment.amount), "currency": "CNY"},
-            "time_expire": self._time_expire(payment),
+            "time_expire": unpaid_deadline(payment).isoformat(timespec="seconds"),
             "notify_url": notify_url,
         }
         client = self.client()
@@ -394,7 +428,7 @@ class WechatPayGateway(Gateway):
             return Checkout(qr_code=self._field(data, "code_url"))
         if channel == WECHAT_H5:
             fields["scene_info"] = {
-                "payer_client_ip": request.META.get("REMOTE_ADDR", ""),
+                "payer_client_ip": client_ip(request),
                 "h5_info": {"type": "Wap"},
             }
             data = self._pay(client, WeChatPayType.H5, fields)
@@ -404,23 +438,15 @@ class WechatPayGateway(Gateway):
                 redirect += "&redirect_url=" + urllib.parse.quote(return_url, safe="")
             return Checkout(redirect_url=redirect)
         if channel == WECHAT_JSAPI:
-            openid = (payment.checkout or {}).get("openid")
             if not openid:
                 raise GatewayError(
-                    "WeChat Pay JSAPI needs the payer's openid in payment.checkout['openid'] "
-                    "(sign the shopper in with WeChat first)"
+                    "WeChat Pay JSAPI needs the payer's openid (sign the shopper in with WeChat)"
                 )
             fields["payer"] = {"openid": openid}
             data = self._pay(client, WeChatPayType.JSAPI, fields)
-            return Checkout(jsapi=self.jsapi_parameters(self._field(data, "prepay_id")))
+            prepay_id = self._field(data, "prepay_id")
+            return Checkout(jsapi=self.jsapi_parameters(prepay_id, client=client))
         raise GatewayError(f"WeChat Pay has no way to pay called {channel!r}")
-
-    def _time_expire(self, payment) -> str:
-        from orders.models import ShippingSettings
-
-        created = payment.order.created_at or datetime.now(tz=SHANGHAI)
-        deadline = created + ShippingSettings.get_solo().unpaid_timeout
-        return deadline.astimezone(SHANGHAI).isoformat(timespec="seconds")
 
     def _pay(self, client, pay_type, fields: dict) -> dict:
         status, data = self._call("order", client.pay, pay_type=pay_type, **fields)
@@ -434,24 +460,25 @@ class WechatPayGateway(Gateway):
             raise GatewayError(f"WeChat Pay answered without {name}: {data}")
         return data[name]
 
-    def jsapi_parameters(self, prepay_id: str) -> dict:
+    def jsapi_parameters(self, prepay_id: str, *, client=None) -> dict:
         """WeixinJSBridge getBrandWCPayRequest's parameters (JSAPI调起支付): paySign is
         RSA-SHA256 with the merchant key over "appId\\ntimeStamp\\nnonceStr\\npackage\\n"."""
+        client = client or self.client()
         params = {
-            "appId": settings.WECHATPAY_APPID,
+            "appId": client._appid,
             "timeStamp": str(int(time.time())),
             "nonceStr": uuid.uuid4().hex.upper(),
             "package": f"prepay_id={prepay_id}",
             "signType": "RSA",
         }
         values = [params["appId"], params["timeStamp"], params["nonceStr"], params["package"]]
-        params["paySign"] = self.client().sign(values)
+        params["paySign"] = client.sign(values)
         return params
 
     def query(self, payment) -> TradeStatus:
         client = self.client()
         status, data = self._call("query", client.query, out_trade_no=payment.reference)
-        if status == 404 and data.get("code") in ("ORDER_NOT_EXIST", "ORDERNOTEXIST"):
+        if status == 404 and data.get("code") == "ORDER_NOT_EXIST":
             # Never placed (the shopper did not reach the cashier): nothing to pay yet.
             return TradeStatus(reference=payment.reference, state=PENDING, payload=data)
         if status != 200:
@@ -475,7 +502,7 @@ class WechatPayGateway(Gateway):
         status, data = self._call("close", client.close, out_trade_no=payment.reference)
         if status in (200, 204):
             return
-        if data.get("code") in ("ORDER_CLOSED", "ORDER_NOT_EXIST", "ORDERNOTEXIST"):
+        if data.get("code") in ("ORDER_CLOSED", "ORDER_NOT_EXIST"):
             return
         raise GatewayError(f"WeChat Pay close: {_why(status, data)}")
 
@@ -498,6 +525,7 @@ class WechatPayGateway(Gateway):
             client = self.client()
         except GatewayError as exc:
             raise InvalidNotification(f"cannot verify: {exc}") from exc
+        self._check_serial(client, headers["Wechatpay-Serial"])
         body = request.body.decode("utf-8", errors="replace")
         try:
             envelope = client.callback(headers, body)
@@ -511,6 +539,28 @@ class WechatPayGateway(Gateway):
         if not isinstance(resource, dict):
             raise InvalidNotification("resource is not an object")
         return envelope, resource
+
+    def _check_serial(self, client, serial: str) -> None:
+        """Refuse a key we do not know before the SDK sees it: the SDK answers an
+        unknown serial by downloading the platform certificates (clearing the
+        ones it has first), which anyone could otherwise set off from our public
+        notify URL. New certificates (WeChat rotates them) are fetched at most
+        once per CERTIFICATE_REFRESH."""
+        config = self.config()
+        if config.public_key_mode:
+            if serial != config.public_key_id:
+                raise InvalidNotification(f"unknown Wechatpay-Serial {serial!r}")
+            return
+        try:
+            number = int(serial, 16)
+        except ValueError:
+            raise InvalidNotification(f"malformed Wechatpay-Serial {serial!r}") from None
+        if any(cert.serial_number == number for cert in client._core._certificates):
+            return
+        now = time.monotonic()
+        if now - _certificates_fetched.get(config, -CERTIFICATE_REFRESH) < CERTIFICATE_REFRESH:
+            raise InvalidNotification(f"unknown Wechatpay-Serial {serial!r}")
+        _certificates_fetched[config] = now  # the SDK's callback fetches them now
 
     def _check_merchant(self, resource: dict, *, key: str = "mchid", appid: bool = True):
         config = self.config()
@@ -530,11 +580,7 @@ class WechatPayGateway(Gateway):
                 trade_no=resource["transaction_id"],
                 amount=yuan(resource["amount"]["total"]),
                 succeeded=resource.get("trade_state") == "SUCCESS",
-                payload={
-                    **resource,
-                    "event_type": envelope["event_type"],
-                    "notification_id": envelope.get("id", ""),
-                },
+                payload=_event_payload(envelope, resource),
                 notification_id=envelope.get("id", ""),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -588,7 +634,7 @@ class WechatPayGateway(Gateway):
             state=state,
             gateway_reference=data.get("refund_id", ""),
             amount=yuan(refunded) if refunded is not None else None,
-            reason=REFUND_FAILURES.get(refund_status, ""),
+            reason=str(REFUND_FAILURES.get(refund_status, "")),
             payload=data,
         )
 
@@ -622,12 +668,11 @@ class WechatPayGateway(Gateway):
 
     # --- transfers (商家转账) ----------------------------------------------------
 
-    def transfer(self, transfer: TransferRequest, *, notify_url: str = "") -> TransferResult:
+    def transfer(self, transfer: TransferRequest) -> TransferResult:
         """发起转账. The payee accepts it in WeChat (WAIT_USER_CONFIRM, with the
         package_info their WeChat needs). A refusal is CLOSED only once a query
         shows WeChat holds no bill under this number, so a bill that exists is
         never given up while it could still pay."""
-        notify_url = notify_url or transfer.notify_url
         config = self.config()
         scene = settings.WECHATPAY_TRANSFER_SCENE_ID
         params = {
@@ -640,8 +685,8 @@ class WechatPayGateway(Gateway):
         }
         if SCENE_REPORT_INFOS.get(scene):
             params["transfer_scene_report_infos"] = SCENE_REPORT_INFOS[scene]
-        if notify_url:
-            params["notify_url"] = notify_url
+        if transfer.notify_url:
+            params["notify_url"] = transfer.notify_url
         user_name = transfer.name if transfer.amount >= NAME_REQUIRED_FROM else ""
         client = self.client()
         status, data = self._call("transfer", client.transfer_bill, params, user_name)
@@ -652,8 +697,18 @@ class WechatPayGateway(Gateway):
                 f"WeChat Pay transfer {transfer.bill_no}, outcome unknown "
                 f"({_why(status, data)}): ask again with the same number"
             )
+        # Refused: a bill WeChat already holds under this number is the answer, if it is
+        # this transfer (a repeat with other fields, 商户单号重复, must not take its state).
         existing = self.query_transfer(transfer.bill_no)
-        if existing.payload.get("code") != "NOT_FOUND":
+        if existing.gateway_reference:
+            same = existing.payload.get("transfer_amount") == fen(transfer.amount) and (
+                existing.payload.get("openid") == transfer.account
+            )
+            if not same:
+                raise GatewayError(
+                    f"WeChat Pay holds another transfer under {transfer.bill_no}: "
+                    f"{_why(status, data)}"
+                )
             return existing
         return TransferResult(
             bill_no=transfer.bill_no, state=CLOSED, reason=_why(status, data), payload=data

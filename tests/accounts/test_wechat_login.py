@@ -444,3 +444,52 @@ def test_staff_see_the_identities_on_the_user_page(admin_client, fake_wechat, sh
 
     assert OPENID in page.content.decode()
     assert 'name="wechat_identities-0-openid"' not in page.content.decode()  # read-only
+
+
+# --- review: the courtesy nickname, a changed nickname, several taps, https -------------
+
+
+def test_a_shopper_signs_in_without_a_nickname_when_wechat_will_not_give_it(
+    client, fake_wechat, settings
+):
+    settings.WECHAT_OAUTH_USERINFO = True
+    fake_wechat.userinfo_down = True
+
+    sign_in_with_wechat(client, fake_wechat)
+
+    identity = WeChatIdentity.objects.get(openid=OPENID)
+    assert signed_in_id(client) == identity.user_id and identity.nickname == ""
+
+
+def test_a_returning_shopper_whose_nickname_changed_has_it_updated(client, fake_wechat, settings):
+    settings.WECHAT_OAUTH_USERINFO = True
+    sign_in_with_wechat(client, fake_wechat)
+    client.post(reverse("accounts:logout"))
+    fake_wechat.current_nickname = "新昵称"
+
+    sign_in_with_wechat(client, fake_wechat)
+
+    assert WeChatIdentity.objects.get(openid=OPENID).nickname == "新昵称"
+
+
+def test_a_shopper_who_tapped_twice_comes_back_through_either_and_old_taps_expire(
+    client, fake_wechat
+):
+    starts = [client.get(reverse("accounts:wechat_login")) for _ in range(6)]
+    states = [parse_qs(urlsplit(s["Location"]).query)["state"][0] for s in starts]
+    assert all(state.isalnum() for state in states)  # WeChat documents a-zA-Z0-9
+
+    oldest = client.get(to_wechat_and_back(fake_wechat, starts[0]))
+    assert signed_in_id(client) is None and said(oldest, "expired")
+    client.get(to_wechat_and_back(fake_wechat, starts[4]))
+    assert signed_in_id(client) is not None
+
+
+def test_an_https_page_does_not_send_the_shopper_on_to_plain_http(client, fake_wechat):
+    start = client.get(
+        reverse("accounts:wechat_login"), {"next": "http://testserver/orders/"}, secure=True
+    )
+
+    response = client.get(to_wechat_and_back(fake_wechat, start), secure=True)
+
+    assert response.url == reverse("catalog:home")

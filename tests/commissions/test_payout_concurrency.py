@@ -40,7 +40,7 @@ def test_an_automatic_payout_approved_by_two_staff_at_the_same_moment_pays_once(
     withdrawal.refresh_from_db()
     assert withdrawal.status == Withdrawal.Status.PAID
     assert len(automatic.transfers) == 1
-    assert Decimal(automatic.transfers[withdrawals.bill_no(withdrawal)]["trans_amount"]) == (
+    assert Decimal(automatic.transfers[withdrawal.payout_bill_no]["trans_amount"]) == (
         withdrawal.net_amount
     )
     assert (

@@ -45,7 +45,7 @@ def test_an_approved_alipay_withdrawal_is_paid_by_transfer_and_the_hold_spent(
 
     assert withdrawal.status == Withdrawal.Status.PAID
     assert (withdrawal.reviewer, withdrawal.reviewed_at is not None) == (reviewer, True)
-    sent = automatic.transfers[withdrawals.bill_no(withdrawal)]
+    sent = automatic.transfers[withdrawal.payout_bill_no]
     assert (Decimal(sent["trans_amount"]), sent["name"]) == (
         withdrawal.net_amount,
         "陈小红",
@@ -181,11 +181,11 @@ def test_a_wechat_payout_waits_for_the_distributor_to_accept_it_in_wechat(
     page = client.get(reverse("commissions:withdrawal_detail", args=[withdrawal.pk]))
     assert b"wechat-accept-transfer" in page.content
 
-    wechat_automatic.confirm_transfer(withdrawals.bill_no(withdrawal))
+    wechat_automatic.confirm_transfer(withdrawal.payout_bill_no)
     assert withdrawals.settle_payouts_in_flight() == 1
     withdrawal.refresh_from_db()
     assert withdrawal.status == Withdrawal.Status.PAID
-    bill = wechat_automatic.bills[withdrawals.bill_no(withdrawal)]
+    bill = wechat_automatic.bills[withdrawal.payout_bill_no]
     assert bill["openid"] == "oCarol0000000000000000000000"
 
 
@@ -198,3 +198,22 @@ def test_a_wechat_payout_to_a_distributor_without_wechat_is_refused(
         withdrawals.start_payout(withdrawal, reviewer=reviewer)
     withdrawal.refresh_from_db()
     assert withdrawal.status == Withdrawal.Status.REQUESTED
+
+
+def test_a_transfer_sent_before_the_distributor_unbound_wechat_is_still_followed_not_failed(
+    carol, reviewer, wechat_automatic, settings, django_capture_on_commit_callbacks
+):
+    identity = WeChatIdentity.objects.create(
+        user=carol.user, appid=settings.WECHATPAY_APPID, openid="oCarol0000000000000000000000"
+    )
+    withdrawal = withdraw(carol, "60.00", method="wechat", account_number="WeChat")
+    withdrawal = pay_now(withdrawal, reviewer, django_capture_on_commit_callbacks)
+    identity.delete()  # the money is already waiting in WeChat for her
+
+    # the task delivered again, and the poller, ask about the transfer sent
+    assert withdrawals.pay_out(withdrawal.pk).status == Withdrawal.Status.PAYING
+    wechat_automatic.confirm_transfer(withdrawal.payout_bill_no)
+    assert withdrawals.settle_payouts_in_flight() == 1
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == Withdrawal.Status.PAID
+    assert earnings_summary(carol).available == Decimal("40.00")

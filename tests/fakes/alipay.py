@@ -55,7 +55,6 @@ WAP_PAY = "alipay.trade.wap.pay"
 # The product code each browser method is signed for (销售产品码).
 PRODUCT_CODES = {PAGE_PAY: "FAST_INSTANT_TRADE_PAY", WAP_PAY: "QUICK_WAP_WAY"}
 AMOUNT = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
-PAID = ("TRADE_SUCCESS", "TRADE_FINISHED")
 
 # The columns of the trade bill's detail file (业务明细), in Alipay's order.
 BILL_COLUMNS = (
@@ -248,14 +247,12 @@ class FakeAlipay(FakeServer):
         "after-504": do the work, then answer HTTP 504 (a proxy timing out);
         "after-timeout": do the work, then answer nothing for `hang_seconds`;
         "system-error": do nothing and answer Alipay's "outcome unknown" error
-        (SYSTEM_ERROR for transfers, ACQ.SYSTEM_ERROR for trades, 20000 else).
+        (SYSTEM_ERROR for transfers, ACQ.SYSTEM_ERROR for trades, 20000 else);
+        "refuse": do nothing and answer a business refusal (40004 INVALID_PARAMETER).
         The first two leave the client not knowing what happened although it did.
         """
-        assert mode in ("after-504", "after-timeout", "system-error"), mode
+        assert mode in ("after-504", "after-timeout", "system-error", "refuse"), mode
         self._failures.setdefault(method, []).append(mode)
-
-    def hang_next_transfer(self) -> None:
-        self.fail_next("alipay.fund.trans.uni.transfer", "after-timeout")
 
     def create_trade(self, out_trade_no: str, total_amount, **fields) -> dict:
         """A trade waiting for the buyer, as if the cashier had been opened."""
@@ -395,6 +392,8 @@ class FakeAlipay(FakeServer):
         failure = pending.pop(0) if pending else None
         if failure == "system-error":
             return self._system_error(method)
+        if failure == "refuse":
+            return self._refuse(method, "INVALID_PARAMETER", "参数有误")
         with self._lock:
             response = handler(biz, params)
         if failure == "after-504":

@@ -65,6 +65,7 @@ class FakeWeChatOAuth(FakeServer):
         self.current_unionid = current_unionid  # "": the account has no open platform
         # A page shared to Moments, seen before "Use full service" (快照页模式).
         self.snapshot_user = False
+        self.userinfo_down = False  # sns/userinfo answers 503
         self.code_ttl = CODE_TTL
         with self._lock:
             self.requests.clear()
@@ -181,6 +182,8 @@ class FakeWeChatOAuth(FakeServer):
         return Response.json(answer)
 
     def _userinfo(self, request: Request) -> Response:
+        if self.userinfo_down:
+            return Response("Service Unavailable", 503)
         q = request.query
         with self._lock:
             token = self._tokens.get(q.get("access_token", ""))

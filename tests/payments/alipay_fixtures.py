@@ -93,14 +93,8 @@ def alipay_order(shopper, variant, address):
 
 
 def make_alipay_payment(order, channel: str = "page") -> Payment:
-    """The payment the service would make; created directly while start_payment
-    takes no channel (it is being changed to)."""
-    try:
-        return services.start_payment(order, gateway_code="alipay", channel=channel)
-    except TypeError:
-        return Payment.objects.create(
-            order=order, gateway="alipay", channel=channel, amount=order.total
-        )
+    """The payment the service makes to pay `order` through Alipay this way."""
+    return services.start_payment(order, gateway_code="alipay", channel=channel)
 
 
 @pytest.fixture

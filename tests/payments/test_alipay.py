@@ -7,19 +7,20 @@ own key, as Alipay does.
 
 import json
 import urllib.parse
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import requests
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from orders.models import Order
 from payments import services
 from payments.gateways import GatewayError, RefundFailed, TransferRequest, get_gateway
 from payments.gateways import alipay as alipay_gateway
-from payments.gateways.base import CLOSED, PENDING, SUCCEEDED, InvalidNotification
+from payments.gateways.base import CLOSED, PENDING, SHANGHAI, SUCCEEDED, InvalidNotification
 from payments.models import Payment, Refund, Transfer
 from payments.transfers import send_transfer
 from tests.fakes.alipay import (
@@ -87,13 +88,14 @@ def test_page_checkout_sends_the_shopper_to_the_cashier_for_the_payment(
     (call,) = fake_alipay.calls_of("alipay.trade.page.pay")
     assert call["biz"]["subject"] == f"订单 {alipay_payment.order.number}"
     assert call["biz"]["product_code"] == "FAST_INSTANT_TRADE_PAY"
-    assert call["biz"]["time_expire"] > call["params"]["timestamp"]
+    # the trade expires when the order would be cancelled unpaid (30 minutes after it)
+    deadline = alipay_payment.order.created_at + timedelta(minutes=30)
+    assert call["biz"]["time_expire"] == deadline.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
     assert fake_alipay.trades[alipay_payment.reference]["status"] == "WAIT_BUYER_PAY"
 
 
 def test_wap_checkout_opens_the_phone_cashier_with_a_way_back(gateway, fake_alipay, alipay_order):
     payment = make_alipay_payment(alipay_order, channel="wap")
-    payment.channel = "wap"  # whatever the service stores today
 
     page = open_cashier(gateway, payment)
 
@@ -101,6 +103,22 @@ def test_wap_checkout_opens_the_phone_cashier_with_a_way_back(gateway, fake_alip
     (call,) = fake_alipay.calls_of("alipay.trade.wap.pay")
     assert call["biz"]["product_code"] == "QUICK_WAP_WAY"  # Alipay's code, not the SDK's
     assert call["biz"]["quit_url"] == RETURN_URL
+    deadline = alipay_order.created_at + timedelta(minutes=30)  # wap counts in minutes
+    assert call["biz"]["time_expire"] == deadline.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def test_an_order_past_its_deadline_still_gets_a_trade_alipay_accepts(
+    gateway, fake_alipay, alipay_payment
+):
+    Order.objects.filter(pk=alipay_payment.order_id).update(
+        created_at=timezone.now() - timedelta(hours=2)
+    )
+    alipay_payment.order.refresh_from_db()
+
+    assert open_cashier(gateway, alipay_payment).status_code == 200
+    (call,) = fake_alipay.calls_of("alipay.trade.page.pay")
+    expires = datetime.strptime(call["biz"]["time_expire"], "%Y-%m-%d %H:%M:%S")
+    assert expires.replace(tzinfo=SHANGHAI) > timezone.now() + timedelta(minutes=1)
 
 
 def test_a_tampered_cashier_link_is_refused(gateway, fake_alipay, alipay_payment):
@@ -397,6 +415,18 @@ def test_a_paid_payment_reports_alipays_trade_and_amount(gateway, fake_alipay, p
     assert status.amount == paid.amount
 
 
+def test_a_finished_trade_was_paid_in_a_query_and_a_notification(
+    gateway, client, fake_alipay, paid
+):
+    fake_alipay.trades[paid.reference]["status"] = "TRADE_FINISHED"  # no refunds any more
+
+    assert gateway.query(paid).state == SUCCEEDED
+    params = fake_alipay.notification_for(paid.reference, trade_status="TRADE_FINISHED")
+    assert client.post(NOTIFY, params).content == b"success"
+    paid.order.refresh_from_db()
+    assert paid.order.status == Order.Status.PAID
+
+
 def test_closing_an_unpaid_payment_closes_it_at_alipay(gateway, fake_alipay, opened):
     gateway.close(opened)
 
@@ -499,6 +529,15 @@ def test_a_refund_made_is_found_by_its_number(gateway, fake_alipay, paid):
     assert call["biz"]["query_options"] == ["gmt_refund_pay"]
 
 
+def test_a_refund_found_without_a_status_was_made(gateway, fake_alipay, paid):
+    gateway.refund(paid, Decimal("10.00"), "found", request_no="R-01")
+    fake_alipay.refunds[(paid.reference, "R-01")]["refund_status"] = ""  # synchronous refund
+
+    result = gateway.query_refund(Refund(payment=paid, request_no="R-01", amount=Decimal("10")))
+
+    assert result.state == SUCCEEDED
+
+
 def test_a_refund_alipay_never_received_is_closed(gateway, paid):
     result = gateway.query_refund(Refund(payment=paid, request_no="R-09", amount=Decimal("1")))
 
@@ -543,6 +582,17 @@ def test_a_transfer_to_a_name_that_does_not_match_is_closed_with_alipays_reason(
 
     assert result.state == CLOSED and "姓名不匹配" in result.reason
     assert fake_alipay.transfers == {}
+
+
+def test_a_refused_repeat_of_a_transfer_alipay_made_is_not_taken_for_unpaid(
+    gateway, fake_alipay, payee
+):
+    made = gateway.transfer(payout())
+    fake_alipay.fail_next("alipay.fund.trans.uni.transfer", "refuse")
+
+    again = gateway.transfer(payout())
+
+    assert (again.state, again.gateway_reference) == (SUCCEEDED, made.gateway_reference)
 
 
 def test_a_transfer_to_an_unknown_account_is_closed(gateway, fake_alipay):
@@ -649,20 +699,31 @@ def test_a_bill_that_is_not_a_zip_is_an_error():
         alipay_gateway.parse_bill(b"<html>error</html>")
 
 
+def test_a_bill_row_cut_short_is_an_error_not_a_missing_line():
+    detail = (
+        "支付宝交易号,商户订单号,业务类型,订单金额（元）,完成时间,退款批次号/请求号\n2026,P1,交易\n"
+    )
+    with pytest.raises(GatewayError, match="short row"):
+        alipay_gateway.parse_bill_detail(detail)
+
+
 # --- devices, settings, certificate mode --------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("agent", "channel"),
+    ("agent", "channels"),
     [
-        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148", "wap"),
-        ("Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/537.36", "wap"),
-        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36", "page"),
-        ("", "page"),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148", ("wap", "page")),
+        ("Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/537.36", ("wap", "page")),
+        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36", ("page", "wap")),
+        ("", ("page", "wap")),
+        ("Mozilla/5.0 (iPhone) Mobile/15E148 MicroMessenger/8.0.47 NetType/WIFI", ()),
     ],
 )
-def test_phones_get_the_wap_cashier_and_computers_the_page(gateway, agent, channel):
-    assert gateway.channel_for(RequestFactory().get("/", HTTP_USER_AGENT=agent)) == channel
+def test_phones_get_the_wap_cashier_first_computers_the_page_and_wechat_none(
+    gateway, agent, channels
+):
+    assert gateway.channels_for(RequestFactory().get("/", HTTP_USER_AGENT=agent)) == channels
 
 
 def test_the_client_is_built_once_per_settings(fake_alipay, settings):

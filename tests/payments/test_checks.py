@@ -32,3 +32,13 @@ def test_a_configured_wechat_pay_passes_and_a_short_apiv3_key_does_not(settings,
     assert check_gateway_settings(None) == []
     settings.WECHATPAY_APIV3_KEY = "too-short"
     assert [error.id for error in check_gateway_settings(None)] == ["payments.E004"]
+
+
+def test_signing_in_with_another_official_account_than_wechat_pays_with_is_refused(
+    settings, fake_wechatpay
+):
+    settings.WECHAT_OAUTH_SECRET = "secret"
+    settings.WECHAT_OAUTH_APPID = "wx9999999999999999"
+    assert [error.id for error in check_gateway_settings(None)] == ["payments.E005"]
+    settings.WECHAT_OAUTH_APPID = settings.WECHATPAY_APPID
+    assert check_gateway_settings(None) == []

@@ -117,3 +117,35 @@ def test_a_refund_result_for_a_number_we_never_asked_for_is_refused(paid):
     with pytest.raises(services.UnknownPayment):
         services.settle_refund("sandbox", RefundResult(request_no="NOPE-R01", state="succeeded"))
     assert not PaymentNotification.objects.filter(kind="refund").exists()
+
+
+def test_a_failed_refund_is_tried_again_once_however_often_staff_ask(paid, admin_user):
+    # given: 50.00 of 200.00 failed to go back (the rest would still allow more refunds)
+    refund = _processing(paid, "50.00")
+    services.settle_refund(
+        "sandbox", RefundResult(request_no=refund.request_no, state=states.CLOSED, reason="x")
+    )
+    services.retry_failed_refund(refund, actor=admin_user)
+
+    # when: someone asks again
+    with pytest.raises(services.PaymentError):
+        services.retry_failed_refund(refund, actor=admin_user)
+
+    # then: the money went back once
+    assert services.refunded_amount(paid) == Decimal("50.00")
+    refund.refresh_from_db()
+    assert refund.retried_as.request_no == f"{paid.reference}-R02"
+
+
+def test_a_refund_stuck_at_the_gateway_stays_processing_with_the_reason_then_finishes(paid):
+    refund = _processing(paid, "200.00")
+    stuck = RefundResult(request_no=refund.request_no, state=states.PENDING, reason="ABNORMAL")
+
+    assert services.settle_refund("sandbox", stuck) == "processing"
+    refund.refresh_from_db()
+    assert (refund.status, refund.failure_reason) == (Refund.Status.PROCESSING, "ABNORMAL")
+
+    done = RefundResult(request_no=refund.request_no, state=states.SUCCEEDED)
+    assert services.settle_refund("sandbox", done) == "refunded"
+    paid.refresh_from_db()
+    assert paid.status == Payment.Status.REFUNDED

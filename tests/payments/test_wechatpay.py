@@ -2,9 +2,10 @@
 real AEAD_AES_256_GCM, nothing of ours patched."""
 
 import base64
+import dataclasses
 import json
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -56,31 +57,22 @@ def order(shopper, variant, address):
     return order_services.place_order(shopper, [(variant.pk, 1)], address=address)
 
 
-def wechat_payment(order, channel: str = "native", **checkout) -> Payment:
-    """A payment of `order` through WeChat Pay (start_payment takes the channel once
-    the change under way lands; until then the row is made directly)."""
-    try:
-        payment = services.start_payment(order, gateway_code="wechat", channel=channel)
-    except TypeError:
-        payment = Payment.objects.create(
-            order=order, gateway="wechat", channel=channel, amount=order.total
-        )
-    if checkout:
-        payment.checkout = {**payment.checkout, **checkout}
-        payment.save(update_fields=["checkout"])
-    return payment
+def wechat_payment(order, channel: str = "native") -> Payment:
+    """The payment the service makes to pay `order` through WeChat Pay this way."""
+    return services.start_payment(order, gateway_code="wechat", channel=channel)
 
 
 def browser(agent: str = DESKTOP):
     return RequestFactory().get("/pay/", HTTP_USER_AGENT=agent, REMOTE_ADDR="203.0.113.7")
 
 
-def started(payment, agent: str = DESKTOP):
+def started(payment, agent: str = DESKTOP, openid: str = ""):
     return WechatPayGateway().start(
         payment,
         request=browser(agent),
         notify_url="https://shop.example.com" + NOTIFY,
         return_url="https://shop.example.com/orders/1/",
+        openid=openid,
     )
 
 
@@ -112,7 +104,9 @@ def test_native_gives_a_weixin_code_url_to_draw_as_a_qr_code(fake_wechatpay, ord
     trade = fake_wechatpay.trades[payment.reference]
     assert trade["total"] == fen(payment) == 11000
     assert trade["request"]["description"] == f"订单 {order.number}"
-    assert datetime.fromisoformat(trade["request"]["time_expire"]) > datetime.now(SHANGHAI)
+    # the trade expires when the order would be cancelled unpaid (30 minutes after it)
+    deadline = (order.created_at + timedelta(minutes=30)).astimezone(SHANGHAI)
+    assert trade["request"]["time_expire"] == deadline.isoformat(timespec="seconds")
 
 
 def test_a_phone_scanning_the_code_pays_the_trade(fake_wechatpay, order):
@@ -158,8 +152,8 @@ def test_the_h5_page_pays_and_returns_to_the_shop(fake_wechatpay, order):
 
 
 def test_jsapi_gives_bridge_parameters_whose_pay_sign_wechat_accepts(fake_wechatpay, order):
-    payment = wechat_payment(order, "jsapi", openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
-    checkout = started(payment, IN_WECHAT)
+    payment = wechat_payment(order, "jsapi")
+    checkout = started(payment, IN_WECHAT, openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
     params = checkout.jsapi
     assert params["appId"] == APPID and params["signType"] == "RSA"
     assert params["package"] == "prepay_id=" + fake_wechatpay.trades[payment.reference]["prepay_id"]
@@ -176,8 +170,11 @@ def test_jsapi_gives_bridge_parameters_whose_pay_sign_wechat_accepts(fake_wechat
 
 
 def test_a_tampered_pay_sign_is_refused_by_wechat(fake_wechatpay, order):
-    payment = wechat_payment(order, "jsapi", openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
-    params = dict(started(payment, IN_WECHAT).jsapi, timeStamp=str(int(time.time()) + 1))
+    payment = wechat_payment(order, "jsapi")
+    params = dict(
+        started(payment, IN_WECHAT, openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o").jsapi,
+        timeStamp=str(int(time.time()) + 1),
+    )
     answer = requests.post(fake_wechatpay.url + "/fake/jsapi-pay", json=params, timeout=5)
     assert answer.json() == {"err_msg": "get_brand_wcpay_request:fail"}
     assert fake_wechatpay.trades[payment.reference]["state"] == "NOTPAY"
@@ -208,11 +205,17 @@ def test_starting_a_paid_trade_again_is_refused_with_wechats_reason(fake_wechatp
 
 
 @pytest.mark.parametrize(
-    ("agent", "channel"),
-    [(DESKTOP, "native"), (PHONE, "h5"), (IN_WECHAT, "jsapi"), ("", "native")],
+    ("agent", "channels"),
+    [
+        (DESKTOP, ("native",)),
+        (PHONE, ("h5", "native")),
+        (IN_WECHAT, ("jsapi",)),
+        ("", ("native",)),
+        ("Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/537.36", ("h5", "native")),
+    ],
 )
-def test_the_cashier_suggests_the_way_to_pay_that_fits_the_device(agent, channel):
-    assert WechatPayGateway().channel_for(browser(agent)) == channel
+def test_the_cashier_offers_the_ways_to_pay_that_fit_the_device(agent, channels):
+    assert WechatPayGateway().channels_for(browser(agent)) == channels
 
 
 # --- payment notifications ---------------------------------------------------------
@@ -432,12 +435,13 @@ def test_a_refund_notification_for_another_merchant_is_refused(fake_wechatpay, o
         WechatPayGateway().parse_refund_notification(as_request(forged_headers, forged_body))
 
 
-def test_an_abnormal_refund_is_closed_with_a_reason(fake_wechatpay, order):
+def test_an_abnormal_refund_stays_pending_with_a_reason_for_finance(fake_wechatpay, order):
+    # ABNORMAL is resolved in the merchant platform and then ends SUCCESS: not final
     payment = paid_payment(fake_wechatpay, order)
     WechatPayGateway().refund(payment, Decimal("1.00"), "", request_no="R1")
     headers, body = fake_wechatpay.finish_refund("R1", status="ABNORMAL")
     result = WechatPayGateway().parse_refund_notification(as_request(headers, body))
-    assert result.state == CLOSED and "ABNORMAL" in result.reason
+    assert result.state == PENDING and "ABNORMAL" in result.reason
 
 
 def test_a_refund_wechat_finishes_at_once_is_succeeded(fake_wechatpay, order):
@@ -522,7 +526,9 @@ def transfer(amount="88.00", bill_no="W0001", name="张三"):
 
 def test_a_transfer_waits_for_the_payee_then_succeeds(fake_wechatpay):
     gateway = WechatPayGateway()
-    result = gateway.transfer(transfer(), notify_url="https://shop.example.com/n/")
+    result = gateway.transfer(
+        dataclasses.replace(transfer(), notify_url="https://shop.example.com/n/")
+    )
     bill = fake_wechatpay.bills["W0001"]
     assert result.state == WAITING_CONFIRMATION
     assert result.confirmation == bill["package_info"]
@@ -790,8 +796,11 @@ def test_the_jsapi_pay_sign_covers_the_documented_string(fake_wechatpay):
         "prepay_id=wx201410272009395522657a690389285100",
     ]
     assert jsapi_message(*values) == documented
-    pay_sign = WechatPayGateway().client().sign(values)
-    assert rsa_verify(fake_wechatpay.merchant_public_key, documented, pay_sign)
+    # our parameters are signed over exactly that construction of their own values
+    params = WechatPayGateway().jsapi_parameters("wx201410272009395522657a690389285100")
+    signed = "".join(params[name] + "\n" for name in ("appId", "timeStamp", "nonceStr", "package"))
+    assert params["package"] == "prepay_id=wx201410272009395522657a690389285100"
+    assert rsa_verify(fake_wechatpay.merchant_public_key, signed, params["paySign"])
 
 
 def test_the_response_signature_string_has_three_lines():
@@ -854,3 +863,79 @@ def test_a_recorded_platform_certificate_answer_decrypts_to_its_serial():
     )
     certificate = sdk_utils.load_certificate(pem)
     assert f"{certificate.serial_number:X}" == RECORDED_CERTIFICATE["serial_no"]
+
+
+# --- review: keys nobody may make us fetch, the shopper's IP, refused repeats ---------
+
+
+def certificate_downloads(fake) -> int:
+    return sum(1 for r in fake.requests if r.path == "/v3/certificates")
+
+
+def test_a_notification_naming_a_key_we_do_not_know_sets_off_no_download(fake_wechatpay, order):
+    payment = paid_payment(fake_wechatpay, order)
+    headers, body = fake_wechatpay.notification(
+        payment.reference, serial="PUB_KEY_ID_0000000000000000000000000000"
+    )
+
+    with pytest.raises(InvalidNotification, match="Wechatpay-Serial"):
+        WechatPayGateway().parse_notification(as_request(headers, body))
+    assert certificate_downloads(fake_wechatpay) == 0
+
+
+def test_forged_serials_download_the_certificates_at_most_once_in_ten_minutes(
+    fake_wechatpay_certificates, order
+):
+    fake = fake_wechatpay_certificates
+    payment = paid_payment(fake, order)
+    before = certificate_downloads(fake)
+
+    for serial in ("ABCDEF0123", "ABCDEF0124", "ABCDEF0125"):
+        headers, body = fake.notification(payment.reference, serial=serial)
+        with pytest.raises(InvalidNotification):
+            WechatPayGateway().parse_notification(as_request(headers, body))
+
+    assert certificate_downloads(fake) - before <= 1
+    headers, body = fake.notification(payment.reference)  # the real key still verifies
+    assert WechatPayGateway().parse_notification(as_request(headers, body)).succeeded
+
+
+def test_h5_behind_the_proxy_names_the_shoppers_ip_not_the_proxys(fake_wechatpay, order, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    payment = wechat_payment(order, "h5")
+    request = RequestFactory().get(
+        "/pay/",
+        HTTP_USER_AGENT=PHONE,
+        REMOTE_ADDR="10.0.0.2",  # the proxy
+        HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.9",  # what the client wrote, the proxy's
+    )
+
+    WechatPayGateway().start(payment, request=request, notify_url=NOTIFY, return_url="")
+
+    scene = fake_wechatpay.trades[payment.reference]["request"]["scene_info"]
+    assert scene["payer_client_ip"] == "203.0.113.9"
+
+
+def test_a_refused_repeat_of_a_transfer_wechat_holds_answers_with_that_transfer(
+    fake_wechatpay,
+):
+    made = WechatPayGateway().transfer(transfer())
+    fake_wechatpay.fail_next(
+        "POST", "/v3/fund-app/mch-transfer/transfer-bills", status=400, code="INVALID_REQUEST"
+    )
+
+    again = WechatPayGateway().transfer(transfer())
+
+    assert (again.state, again.gateway_reference) == (made.state, made.gateway_reference)
+
+
+def test_a_refused_transfer_whose_number_holds_another_transfer_is_not_taken_for_it(
+    fake_wechatpay,
+):
+    WechatPayGateway().transfer(transfer(amount="88.00"))
+    fake_wechatpay.fail_next(
+        "POST", "/v3/fund-app/mch-transfer/transfer-bills", status=400, code="INVALID_REQUEST"
+    )
+
+    with pytest.raises(GatewayError, match="another transfer"):
+        WechatPayGateway().transfer(transfer(amount="99.00"))
