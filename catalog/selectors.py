@@ -49,15 +49,20 @@ SORTS = {
 }
 
 
-def cached(key_parts: tuple, build: Callable[[], T]) -> T:
-    """``build()`` once per catalog version, language and ``key_parts``."""
+def cached(key_parts: tuple, build: Callable[[], T], keep: Callable[[T], bool] | None = None) -> T:
+    """``build()`` once per catalog version, language and ``key_parts``.
+
+    ``keep(value)`` false: the value is served but not stored (a page number past the
+    last page, which the paginator clamps, must not add a key per number asked for).
+    """
     # Hashed: search text is free input (any length, spaces, Chinese), keys must be tame.
     digest = hashlib.sha1("\x1f".join(map(str, key_parts)).encode(), usedforsecurity=False)
     key = f"catalog:{catalog_version()}:{get_language() or ''}:{digest.hexdigest()}"
     value = cache.get(key)
     if value is None:
         value = build()
-        cache.set(key, value, settings.CATALOG_CACHE_SECONDS)
+        if keep is None or keep(value):
+            cache.set(key, value, settings.CATALOG_CACHE_SECONDS)
     return value
 
 
@@ -201,7 +206,11 @@ def category_listing(slug: str, filters: dict, page_number) -> dict:
             "page": paginate(filter_products(products, filters), page_number),
         }
 
-    listing = cached(("category", slug, _key(filters), page_number), build)
+    listing = cached(
+        ("category", slug, _key(filters), page_number),
+        build,
+        keep=lambda listing: "page" not in listing or listing["page"].number == page_number,
+    )
     if listing["category"] is None:
         raise Http404
     return listing
@@ -211,6 +220,7 @@ def search_listing(filters: dict, page_number) -> Page:
     return cached(
         ("search", _key(filters), page_number),
         lambda: paginate(filter_products(Product.objects.visible(), filters), page_number),
+        keep=lambda page: page.number == page_number,
     )
 
 

@@ -1,8 +1,9 @@
 import hashlib
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.backends.utils import csrf_input
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
@@ -15,10 +16,16 @@ from .forms import ListingFilterForm
 
 # Where _product_content.html's add-to-cart form takes the visitor's CSRF token.
 CSRF_MARK = "<!--csrf-token-->"
+# The query parameters a listing understands, in the order its filter form and page
+# links write them; anything else (tracking tags, junk) is dropped by a redirect, so
+# cached pages are keyed on these only and no client can mint keys at will.
+LISTING_PARAMS = ("q", "min_price", "max_price", "in_stock", "sort", "page")
 
 
 def home(request):
-    return _cached_page(request, "catalog/_home_content.html", lambda: ("", selectors.home()))
+    return _cached_page(
+        request, "catalog/_home_content.html", lambda: ("", selectors.home()), params=()
+    )
 
 
 def category(request, slug):
@@ -28,7 +35,13 @@ def category(request, slug):
         listing = selectors.category_listing(slug, form.filters(), _page_number(request))
         return listing["category"].display_name, {**listing, "form": form}
 
-    return _cached_page(request, "catalog/_category_content.html", build)
+    return _cached_page(
+        request,
+        "catalog/_category_content.html",
+        build,
+        params=LISTING_PARAMS,
+        keep=lambda context: not form.errors and context["page"].number == _page_number(request),
+    )
 
 
 def search(request):
@@ -40,7 +53,17 @@ def search(request):
         title = f"{filters['q']} · {_('Search')}" if filters["q"] else _("Search")
         return title, {"form": form, "query": filters["q"], "page": page}
 
-    return _cached_page(request, "catalog/_search_content.html", build, search_query=filters["q"])
+    return _cached_page(
+        request,
+        "catalog/_search_content.html",
+        build,
+        params=LISTING_PARAMS,
+        keep=lambda context: (
+            not form.errors
+            and (context["page"] is None or context["page"].number == _page_number(request))
+        ),
+        search_query=filters["q"],
+    )
 
 
 def product(request, slug):
@@ -48,25 +71,39 @@ def product(request, slug):
         page = selectors.product_page(slug)
         return page["product"].display_name, page
 
-    return _cached_page(request, "catalog/_product_content.html", build)
+    return _cached_page(request, "catalog/_product_content.html", build, params=())
 
 
-def _cached_page(request, content_template, build, **extra):
+def _cached_page(request, content_template, build, *, params, keep=None, **extra):
     """A catalog page whose content HTML is cached per catalog version, language and URL.
 
     The content shows the catalog only (never the visitor: the header with the
     cart and the user menu is rendered fresh around it, and the visitor's CSRF
     token replaces CSRF_MARK), so one rendering serves every shopper until the
     catalog changes; ``build()`` returns the title and the content's context and
-    may raise Http404.
+    may raise Http404. A URL with parameters outside ``params`` (or one twice) is
+    redirected to the one without them, and the key is built from ``params`` in
+    their order, so it holds only what the page understands; ``keep(context)`` false (a filter with
+    bad input, a page number past the last) serves the page without storing it.
     """
-    url = hashlib.sha1(request.get_full_path().encode(), usedforsecurity=False).hexdigest()
+    pairs = [(name, request.GET.getlist(name)[0]) for name in params if name in request.GET]
+    query = urlencode(pairs)
+    if len(pairs) != sum(len(values) for _name, values in request.GET.lists()):
+        return redirect(f"{request.path}?{query}" if query else request.path)
+    # Keyed on the query as we write it, not as it came (%41 and A are one page).
+    url = hashlib.sha1(f"{request.path}?{query}".encode(), usedforsecurity=False).hexdigest()
     key = f"catalog:html:{catalog_version()}:{get_language() or ''}:{url}"
     page = cache.get(key)
     if page is None:
         title, context = build()
         page = {"title": title, "content": render_to_string(content_template, context, request)}
-        cache.set(key, page, settings.CATALOG_CACHE_SECONDS)
+        if keep is None or keep(context):
+            cache.set(key, page, settings.CATALOG_CACHE_SECONDS)
+        else:
+            query = ""  # nor does the anonymous header keep one for it
+    # the anonymous header is cached under, and links back to, this page's own query
+    # (core.context_processors.canonical_path)
+    request.canonical_query = query
     content = page["content"].replace(CSRF_MARK, str(csrf_input(request)))
     context = {"title": page["title"], "content": mark_safe(content), **extra}  # noqa: S308
     return render(request, "catalog/cached_page.html", context)
