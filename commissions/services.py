@@ -14,6 +14,7 @@ from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from catalog.models import Category
+from core import outbox
 from core.money import ZERO
 from distributors.models import Distributor
 from orders.models import Order, OrderLine
@@ -77,13 +78,13 @@ def schedule_accrual(order: Order) -> None:
     """Enqueue accrual for `order` once the current transaction commits."""
     from .tasks import accrue_commissions_task
 
-    transaction.on_commit(lambda: accrue_commissions_task.delay(order.pk))
+    outbox.enqueue(accrue_commissions_task, order.pk)
 
 
 def schedule_release(order: Order) -> None:
     from .tasks import release_order_commissions_task
 
-    transaction.on_commit(lambda: release_order_commissions_task.delay(order.pk))
+    outbox.enqueue(release_order_commissions_task, order.pk)
 
 
 CHAIN_REACH = 10  # ancestors kept on an order: enough for compression to fill 3 levels

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import wechat
+from core import outbox
 from core.money import ZERO, format_cny, to_cents
 from distributors.models import Distributor
 from payments import transfers
@@ -373,7 +374,7 @@ def start_payout(withdrawal: Withdrawal, *, reviewer) -> Withdrawal:
             raise PayoutNotAutomatic(withdrawal)
         _payee_account(withdrawal)  # refuse now what could never be paid
     if _close(withdrawal, Withdrawal.Status.PAYING, reviewer=reviewer):
-        transaction.on_commit(lambda: tasks.pay_out.delay(withdrawal.pk))
+        outbox.enqueue(tasks.pay_out, withdrawal.pk)
     return withdrawal
 
 

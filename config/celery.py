@@ -9,6 +9,8 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
+from core.task_policy import TASK_SOFT_TIME_LIMIT, TASK_TIME_LIMIT
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("mall")
@@ -21,11 +23,15 @@ app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
-    task_soft_time_limit=60,
-    task_time_limit=90,
+    # The time limits and the retry backoff live in core.task_policy beside the
+    # broker's visibility timeout, which must stay longer than all of them.
+    task_soft_time_limit=TASK_SOFT_TIME_LIMIT,
+    task_time_limit=TASK_TIME_LIMIT,
     broker_connection_retry_on_startup=True,
     timezone="Asia/Shanghai",
     beat_schedule={
+        # Sends what a broker outage left in the outbox (core.outbox).
+        "sweep-outbox": {"task": "core.tasks.sweep_outbox", "schedule": 60.0},
         "cancel-unpaid-orders": {
             "task": "orders.tasks.cancel_unpaid_orders",
             "schedule": 60.0,

@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.utils.translation import gettext_lazy as _
 
+from core.task_policy import VISIBILITY_TIMEOUT  # the broker's redelivery delay
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -101,7 +103,18 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 # --- Cache and sessions ---------------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://mall")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    CACHES["default"]["BACKEND"] = "core.cache.RedisCache"  # one client per pool
+    # One client per pool, and an outage degrades to misses (core/cache.py).
+    CACHES["default"]["BACKEND"] = "core.cache.RedisCache"
+    # Fail fast when Redis is down or unreachable: a request makes a few cache
+    # calls, each may wait this long before it counts as a miss.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.5),
+            "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.5),
+        }
+    )
+# After a cache error, skip the cache for this long (per process) before trying again.
+CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=5)
 SESSION_ENGINE = (
     "django.contrib.sessions.backends.cached_db"
     if CACHES["default"]["BACKEND"] != "django.core.cache.backends.locmem.LocMemCache"
@@ -172,14 +185,30 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = CELERY_TASK_ALWAYS_EAGER and DEBUG
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # Longer than any countdown or retry backoff we use (max 10 minutes), so an
-    # unacknowledged task is never redelivered while its first copy still waits;
-    # a task whose worker died is delivered again after this many seconds.
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
+    # A task whose worker died is delivered again after this many seconds (10
+    # minutes). It must stay longer than any countdown, retry backoff and task
+    # time limit (core/task_policy.py says why and tests/core checks it), or a
+    # task still waiting in a live worker would run a second time.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=VISIBILITY_TIMEOUT),
     # How often a worker looks for such tasks (kombu's default is every 100 s).
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=60),
     "unacked_restore_throttle": 1,
+    # A broker that is down or unreachable fails a send in about a second, not
+    # after the OS's TCP timeout; core.outbox keeps the message meanwhile.
+    "socket_connect_timeout": env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=1),
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5),
 }
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=1)
+# A publish retries once, at once: a request never waits long for a broker that is
+# down (the outbox sweep sends the message later).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# After a failed send, leave new messages to the outbox sweep for this long (per process).
+OUTBOX_BROKER_RETRY_SECONDS = env.float("OUTBOX_BROKER_RETRY_SECONDS", default=10)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = Path(env.str("CELERY_FILESYSTEM_DIR", default=str(BASE_DIR / "var" / "broker")))
     CELERY_BROKER_TRANSPORT_OPTIONS.update(

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class SingletonModel(models.Model):
@@ -20,3 +21,29 @@ class SingletonModel(models.Model):
         """The one row, created with the defaults the first time it is asked for."""
         obj, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
         return obj
+
+
+class OutboxMessage(models.Model):
+    """A task to send to the broker, written in the transaction that made the work.
+
+    ``core.outbox.enqueue`` records one row with the business change and sends it
+    once that commits; a send that fails (broker down) leaves the row, and the
+    beat sweep sends it later. A row is deleted once the broker has accepted it.
+    Tasks are idempotent, so a message sent twice (a sweep racing a slow send)
+    does no harm.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    countdown = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+
+    def __str__(self):
+        return f"{self.task}{tuple(self.args)}"

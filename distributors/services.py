@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import outbox
 from core.locks import lock_tree
 from orders.models import Order
 
@@ -459,7 +460,7 @@ def schedule_grade_evaluation(order) -> None:
         return
     from .tasks import evaluate_grades_after_order
 
-    transaction.on_commit(lambda: evaluate_grades_after_order.delay(order.pk))
+    outbox.enqueue(evaluate_grades_after_order, order.pk)
 
 
 def evaluate_grades_after_order(order_id: int) -> int:

@@ -29,6 +29,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Max
 
+from core import outbox
 from core.locks import lock_tree
 
 from .models import Distributor
@@ -73,9 +74,9 @@ def schedule_placement(tree_id: int) -> None:
 
     def enqueue():
         if cache.add(SCHEDULE_KEY.format(tree_id=tree_id), 1, timeout=SCHEDULE_KEY_TTL_SECONDS):
-            place_new_members.apply_async((tree_id,), countdown=SCHEDULE_DELAY_SECONDS)
+            outbox.enqueue(place_new_members, tree_id, countdown=SCHEDULE_DELAY_SECONDS)
 
-    transaction.on_commit(enqueue)
+    transaction.on_commit(enqueue, robust=True)  # a cache or broker outage: beat places them
 
 
 @dataclass(frozen=True)

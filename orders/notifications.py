@@ -10,10 +10,11 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import translation
+
+from core import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def schedule(order, kind: str, *, after_sale=None) -> None:
     if kind not in KINDS:
         raise ValueError(kind)
     after_sale_id = after_sale.pk if after_sale is not None else None
-    transaction.on_commit(lambda: send_order_email.delay(order.pk, kind, after_sale_id))
+    outbox.enqueue(send_order_email, order.pk, kind, after_sale_id)
 
 
 def render(order, kind: str, *, after_sale=None) -> tuple[str, str, str | None]:

@@ -19,6 +19,7 @@ from accounts import services as account_services
 from catalog import inventory
 from catalog.models import Variant
 from commissions import services as commission_services
+from core import outbox
 from core.money import to_cents
 from distributors import services as distributor_services
 from distributors.selectors import referral_chain_ids
@@ -471,7 +472,7 @@ def cancel_order(order: Order, *, actor=None, reason: str = "") -> Order:
     _restock(order, kind=inventory.Kind.RELEASED, actor=actor, reason=reason)
     if order.payments.filter(status="created", started_at__isnull=False).exists():
         order_pk = order.pk
-        transaction.on_commit(lambda: payment_tasks.close_unpaid_payments.delay(order_pk))
+        outbox.enqueue(payment_tasks.close_unpaid_payments, order_pk)
     return order
 
 

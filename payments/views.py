@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts import wechat
+from core import outbox
 from orders.models import Order
 
 from . import selectors, services, tasks, transfers
@@ -155,9 +155,7 @@ def sandbox_page(request, reference):
     )
     if request.method == "POST" and payment.status == Payment.Status.CREATED:
         notify_url = services.notify_url("sandbox", request=request)
-        transaction.on_commit(
-            lambda: tasks.deliver_sandbox_notification.delay(payment.reference, notify_url)
-        )
+        outbox.enqueue(tasks.deliver_sandbox_notification, payment.reference, notify_url)
         return redirect("payments_pages:return", reference=payment.reference)
     return render(request, "payments/sandbox.html", {"payment": payment, "order": payment.order})
 
