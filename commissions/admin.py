@@ -63,6 +63,8 @@ class CommissionPlanAdmin(admin.ModelAdmin):
         "level_2_rate",
         "level_3_rate",
         "payout_cap",
+        "allows_self_purchase",
+        "self_purchase_rule",
         "created_at",
     )
     list_filter = ("is_active", "is_frozen")
@@ -101,6 +103,7 @@ class CommissionPlanAdmin(admin.ModelAdmin):
             "original": plan,
             "form": form,
             "preview": selectors.preview_plan(plan, days=days),
+            "active_plan": services.active_plan(),
             "title": _("Preview of %(plan)s") % {"plan": plan},
         }
         return TemplateResponse(request, "admin/commissions/commissionplan/preview.html", context)

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import SingletonModel
@@ -31,6 +32,30 @@ class PayoutMethod(models.TextChoices):
 
 def default_payout_methods() -> list[str]:
     return [PayoutMethod.ALIPAY, PayoutMethod.WECHAT, PayoutMethod.BANK_CARD]
+
+
+class SelfPurchaseRule(models.TextChoices):
+    """Who a distributor's own order credits when the plan pays no self-purchase commission."""
+
+    RECRUITER_CHAIN = "recruiter_chain", _("Their recruiter's chain earns, as for a customer")
+    NOBODY = "nobody", _("Nobody earns")
+
+
+# Each rate has 4 decimal places, so a sum above the cap is above it by at least
+# 0.0001: allowing half of that absorbs SQLite's float arithmetic and changes
+# nothing in exact decimals (PostgreSQL).
+_CAP_SLACK = Decimal("0.00005")
+
+
+def _rates_within_cap() -> models.Q:
+    """The rates of the levels a plan pays add up to at most its payout cap."""
+    cap = models.F("payout_cap") + _CAP_SLACK
+    l2, l3 = models.F("level_2_rate"), models.F("level_3_rate")
+    return (
+        models.Q(levels=1, level_1_rate__lte=cap)
+        | models.Q(levels=2, level_1_rate__lte=cap - l2)
+        | models.Q(levels=3, level_1_rate__lte=cap - l2 - l3)
+    )
 
 
 class CommissionPlan(models.Model):
@@ -64,6 +89,17 @@ class CommissionPlan(models.Model):
         _("self-purchase commission (自购返佣)"),
         default=False,
         help_text=_("A distributor buying for themselves earns level 1 on their own order."),
+    )
+    self_purchase_rule = models.CharField(
+        _("own orders without self-purchase commission"),
+        max_length=16,
+        choices=SelfPurchaseRule.choices,
+        default=SelfPurchaseRule.RECRUITER_CHAIN,
+        help_text=_(
+            "Who earns when a distributor buys for themselves and self-purchase "
+            "commission is off: the distributor buys as a customer of their recruiter "
+            "(the recruiter earns level 1, the next one up level 2), or nobody earns."
+        ),
     )
     compresses = models.BooleanField(
         _("compress over ineligible ancestors"),
@@ -129,6 +165,13 @@ class CommissionPlan(models.Model):
                 condition=models.Q(levels__gte=1, levels__lte=MAX_LEVELS),
                 name="plan_levels_1_to_3",
             ),
+            # Also a draft: a plan whose rates exceed its cap is never stored.
+            models.CheckConstraint(
+                condition=_rates_within_cap(),
+                name="plan_rates_within_cap",
+                violation_error_code="rates_above_cap",
+                violation_error_message=_("The level rates add up to more than the payout cap."),
+            ),
         ]
 
     def __str__(self):
@@ -138,6 +181,20 @@ class CommissionPlan(models.Model):
         if self.pk and CommissionPlan.objects.filter(pk=self.pk, is_frozen=True).exists():
             raise FrozenPlan(_("This plan version was active and can no longer be changed."))
         super().save(*args, **kwargs)
+
+    def validate_constraints(self, exclude=None):
+        """As Django does, less the cap constraint's message: clean() says the same
+        with the numbers, and one message is enough."""
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as exc:
+            kept = {
+                field: [error for error in errors if error.code != "rates_above_cap"]
+                for field, errors in exc.error_dict.items()
+            }
+            kept = {field: errors for field, errors in kept.items() if errors}
+            if kept:
+                raise ValidationError(kept) from None
 
     def rates(self) -> list[Decimal]:
         """The rate of each earning level, level 1 first."""
@@ -320,6 +377,57 @@ class Commission(models.Model):
     def net_amount(self) -> Decimal:
         """What the distributor keeps: the amount less what refunds reversed."""
         return self.amount - self.reversed_amount
+
+
+class Accrual(models.Model):
+    """The record that accrual ran for a paid order (佣金结算记录), and what it found.
+
+    Written once, in the same transaction as the order's commissions: an order
+    with a record is never accrued again, also when its record says nobody
+    earned (the earners were suspended when the money arrived, or the plan paid
+    nothing). The lost-accrual sweep and verify_ledger look for paid orders
+    without one.
+    """
+
+    class Outcome(models.TextChoices):
+        CREDITED = "credited", _("Commissions accrued")
+        NO_CHAIN = "no_chain", _("No referral chain")
+        NO_PLAN = "no_plan", _("No commission plan in force")
+        NO_ELIGIBLE_EARNER = "no_eligible_earner", _("Nobody in the chain could earn")
+        NOTHING_EARNED = "nothing_earned", _("The plan paid nothing on this order")
+        LEGACY = "legacy", _("Paid before accrual was recorded; no commissions")
+
+    order = models.OneToOneField(
+        "orders.Order",
+        verbose_name=_("order"),
+        on_delete=models.PROTECT,
+        related_name="commission_accrual",
+    )
+    plan = models.ForeignKey(
+        CommissionPlan,
+        verbose_name=_("plan"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    earners = models.PositiveSmallIntegerField(_("earners"), default=0)
+    outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome.choices)
+    ran_at = models.DateTimeField(_("accrued at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("accrual")
+        verbose_name_plural = _("accruals")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(outcome="credited", earners__gt=0)
+                | (~models.Q(outcome="credited") & models.Q(earners=0)),
+                name="accrual_earners_iff_credited",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id} {self.outcome} ({self.earners})"
 
 
 class Withdrawal(models.Model):

@@ -140,11 +140,19 @@ def capped_amounts(raw: list[Decimal], base: Decimal, cap: Decimal) -> list[Deci
     return amounts
 
 
-def reversal_target(amount: Decimal, refunded: Decimal, base: Decimal = Decimal(1)) -> Decimal:
-    """How much of a commission stands reversed once `refunded` of the `base`
-    (the goods total; or a share of 1) was refunded: in proportion, rounded down,
-    all of it for a full refund. Multiplies before it divides, so that an exact
-    proportion (2.54 x 0.70 / 25.40 = 0.07) is not lost to a repeating share."""
+def kept_after_refund(amount: Decimal, refunded: Decimal, base: Decimal = Decimal(1)) -> Decimal:
+    """What a commission keeps once `refunded` of the `base` (the goods total; or a
+    share of 1) was refunded: the amount times the share kept, rounded down, so it
+    never exceeds the rate times the goods kept; nothing after a full refund.
+    Multiplies before it divides, so that an exact proportion (2.54 x 0.70 / 25.40
+    = 0.07) is not lost to a repeating share."""
     if not base or refunded >= base:
-        return amount
-    return to_cents(amount * max(refunded, ZERO) / base)
+        return ZERO
+    return to_cents(amount * (base - max(refunded, ZERO)) / base)
+
+
+def reversal_target(amount: Decimal, refunded: Decimal, base: Decimal = Decimal(1)) -> Decimal:
+    """How much of a commission stands reversed once `refunded` of the `base` was
+    refunded: the amount less what it keeps (kept_after_refund), so the reversal
+    rounds up and the net down; all of it for a full refund."""
+    return amount - kept_after_refund(amount, refunded, base)

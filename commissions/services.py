@@ -19,7 +19,15 @@ from core.money import ZERO
 from distributors.models import Distributor
 from orders.models import Order, OrderLine
 
-from .models import Commission, CommissionOverride, CommissionPlan, GradeRate, LedgerEntry
+from .models import (
+    Accrual,
+    Commission,
+    CommissionOverride,
+    CommissionPlan,
+    GradeRate,
+    LedgerEntry,
+    SelfPurchaseRule,
+)
 from .rules import (
     Line,
     PlanRules,
@@ -32,6 +40,12 @@ from .rules import (
 
 def active_plan() -> CommissionPlan | None:
     return CommissionPlan.objects.filter(is_active=True).first()
+
+
+def own_order_credits_recruiter(plan: CommissionPlan | None) -> bool:
+    """Whether a distributor's own order, under `plan` without self-purchase
+    commission, is credited to their recruiter as a customer's would be."""
+    return plan is not None and plan.self_purchase_rule == SelfPurchaseRule.RECRUITER_CHAIN
 
 
 @transaction.atomic
@@ -162,22 +176,30 @@ def compute_commissions(
 
 @transaction.atomic
 def accrue_commissions(order_id: int) -> list[Commission]:
-    """Create the pending commissions of a paid order, once. At most 5 queries.
+    """Create the pending commissions of a paid order, once. At most 6 queries.
 
-    Idempotent: locks the order row, and does nothing if accrual ran before
-    (the unique (order, level) constraint backs this up). An order refunded
-    or cancelled before the task ran accrues nothing. Uses the plan version
-    stamped on the order when it was paid.
+    Idempotent: locks the order row, and does nothing if accrual ran before.
+    Every run on a paid order leaves an Accrual record with its outcome (also
+    when nobody earned), in the same transaction as the commissions, so that
+    nothing accrues the order again later (the one-to-one record and the
+    unique (order, level) constraint back this up). An order refunded or
+    cancelled before the task ran accrues nothing and is not recorded. Uses the
+    plan version the order records (stamped when it was placed, the one that
+    also decided who is credited).
     """
     order = (
         Order.objects.select_for_update(of=("self",))
-        .annotate(accrued=Exists(Commission.objects.filter(order=OuterRef("pk"))))
+        .annotate(accrued=Exists(Accrual.objects.filter(order=OuterRef("pk"))))
         .get(pk=order_id)
     )
-    if order.accrued or order.status not in Order.PAID_STATUSES or not order.referral_chain:
-        return list(order.commissions.all()) if order.accrued else []
+    if order.accrued:
+        return list(order.commissions.all())
+    if order.status not in Order.PAID_STATUSES:
+        return []
     plan_id = order.commission_plan_id or getattr(active_plan(), "pk", None)
-    if plan_id is None:
+    if not order.referral_chain or plan_id is None:
+        outcome = Accrual.Outcome.NO_CHAIN if not order.referral_chain else Accrual.Outcome.NO_PLAN
+        Accrual.objects.create(order=order, plan_id=plan_id, outcome=outcome)
         return []
     rules = rules_for(plan_id)
     members = {
@@ -206,6 +228,15 @@ def accrue_commissions(order_id: int) -> list[Commission]:
             lines_of([order.pk], rules).get(order.pk, []),
         )
     ]
+    if commissions:
+        outcome = Accrual.Outcome.CREDITED
+    elif _earners(rules, order.referral_chain, members):
+        outcome = Accrual.Outcome.NOTHING_EARNED
+    else:
+        outcome = Accrual.Outcome.NO_ELIGIBLE_EARNER
+    Accrual.objects.create(order=order, plan_id=plan_id, earners=len(commissions), outcome=outcome)
+    if not commissions:
+        return []
     Commission.objects.bulk_create(commissions)
     LedgerEntry.objects.bulk_create(
         LedgerEntry(
@@ -228,11 +259,13 @@ SWEEP_GRACE = timedelta(minutes=5)
 
 
 def accrue_missing_commissions(*, now: datetime | None = None) -> int:
-    """Accrue paid orders that have a referral chain but no commissions yet.
+    """Accrue paid orders with a referral chain whose accrual never ran (no Accrual record).
 
     The safety net for an accrual task that was never sent (the broker was down
-    when the order was paid, so the on-commit send was lost). Accrual is
-    idempotent, so an order whose chain earned nothing is merely looked at again.
+    when the order was paid, so the on-commit send was lost). An order whose
+    accrual ran and rightly paid nobody (its earners were suspended when the
+    money arrived) has a record and is never picked up, so a reactivation later
+    cannot earn on it. Returns how many orders it accrued.
     """
     now = now or timezone.now()
     missing = (
@@ -242,10 +275,14 @@ def accrue_missing_commissions(*, now: datetime | None = None) -> int:
             paid_at__lte=now - SWEEP_GRACE,
         )
         .exclude(referral_chain=[])
-        .filter(~Exists(Commission.objects.filter(order=OuterRef("pk"))))
+        .filter(~Exists(Accrual.objects.filter(order=OuterRef("pk"))))
         .values_list("pk", flat=True)
     )
-    return sum(1 for pk in list(missing) if accrue_commissions(pk))
+    swept = 0
+    for pk in list(missing):
+        accrue_commissions(pk)
+        swept += 1
+    return swept
 
 
 @transaction.atomic
@@ -298,9 +335,11 @@ def reverse_order_commissions(order: Order, *, reason: str, refunded: Decimal | 
     """Take back commissions of an order whose goods were refunded, by new entries.
 
     `refunded` is the goods amount refunded so far in total (None: all of it).
-    Each commission is reversed in proportion, to a cumulative target rounded
-    down to the fen, so partial refunds add up and a full refund brings the
-    order's net commission to exactly zero. Calling it again with the same
+    Each commission is reversed in proportion: what it keeps is its amount times
+    the share of the goods kept, rounded down to the fen, so the net never
+    exceeds the rate times the goods kept; the reversal is the rest (cumulative,
+    so partial refunds add up), and a full refund brings the order's net
+    commission to exactly zero. Calling it again with the same
     total changes nothing. The caller holds the order's row lock.
     """
     if refunded is None:

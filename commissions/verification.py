@@ -5,7 +5,11 @@ from the ledger entries, and from the source records (commissions by status,
 withdrawals by status); they must be equal and never negative. Each
 commission's and each withdrawal's own entries must be the ones its status
 implies; each order's commissions stay within the plan's cap; a refunded or
-cancelled order keeps no commission that is not reversed.
+cancelled order keeps no commission that is not reversed. Money that should
+have moved and did not is found too: a paid order with a referral chain that
+was never accrued (no Accrual record), and an approved withdrawal whose payout
+was never sent (PAYING, no transfer at the gateway), each once its grace period
+has passed.
 
 The work is done in grouped queries over batches of distributors and
 streamed rows, so memory stays flat on a large ledger; `progress` is told how
@@ -15,18 +19,27 @@ far each step got.
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
+from django.utils import timezone
 
-from core.money import ZERO, to_cents
+from core.money import ZERO, from_db_sum, to_cents
 from distributors.models import Distributor
 from orders.models import Order
+from payments.models import Transfer
 
-from .models import Commission, LedgerEntry, Withdrawal
+from .models import Accrual, Commission, LedgerEntry, Withdrawal
 
 BATCH_SIZE = 1000
+# A paid order's accrual task normally runs within seconds, and the sweep
+# (every 10 minutes, for orders paid 5 minutes ago or more) catches a lost one.
+ACCRUAL_GRACE = timedelta(minutes=30)
+# An approved payout is sent after commit, and the poller (every 2 minutes)
+# sends one whose task was lost.
+PAYOUT_GRACE = timedelta(minutes=30)
 
 Kind = LedgerEntry.Kind
 
@@ -54,7 +67,7 @@ Progress = Callable[[str, int, int], None]  # (step, done, total)
 
 
 def verify_ledger(
-    *, batch_size: int = BATCH_SIZE, progress: Progress | None = None
+    *, batch_size: int = BATCH_SIZE, progress: Progress | None = None, now=None
 ) -> LedgerReport:
     """Run every check; the report lists what disagrees (nothing: consistent).
 
@@ -74,6 +87,8 @@ def verify_ledger(
             report.problems += _check_sources(label, model, kinds, shapes, batch_size, progress)
         report.problems += _check_order_caps()
         report.problems += _check_closed_orders()
+        report.problems += _check_unaccrued_orders(now or timezone.now())
+        report.problems += _check_unsent_payouts(now or timezone.now())
     return report
 
 
@@ -120,10 +135,10 @@ def _ledger_balances(in_batch: dict) -> dict[int, dict[str, Decimal]]:
     )
     return {
         row["distributor_id"]: {
-            "pending": row["pending_sum"] or ZERO,
-            "available": row["available_sum"] or ZERO,
-            "held": row["held_sum"] or ZERO,
-            "withdrawn": ZERO - (row["paid_sum"] or ZERO),
+            "pending": from_db_sum(row["pending_sum"]),
+            "available": from_db_sum(row["available_sum"]),
+            "held": from_db_sum(row["held_sum"]),
+            "withdrawn": ZERO - from_db_sum(row["paid_sum"]),
         }
         for row in rows
     }
@@ -137,10 +152,13 @@ def _record_balances(in_batch: dict) -> dict[int, dict[str, Decimal]]:
     for model in (Commission, Withdrawal):
         rows = model.objects.filter(**in_batch).values("distributor_id", "status")
         for row in rows.annotate(total=Sum(kept[model])).order_by():
-            earned[row["distributor_id"]][f"{model.__name__}.{row['status']}"] = row["total"]
+            earned[row["distributor_id"]][f"{model.__name__}.{row['status']}"] = from_db_sum(
+                row["total"]
+            )
     balances = {}
     for pk, sums in earned.items():
-        requested = sums.get("Withdrawal.requested", ZERO)
+        # Approved for the gateway but not paid yet, the money is still held.
+        requested = sums.get("Withdrawal.requested", ZERO) + sums.get("Withdrawal.paying", ZERO)
         paid = sums.get("Withdrawal.paid", ZERO)
         balances[pk] = {
             "pending": sums.get("Commission.pending", ZERO),
@@ -249,7 +267,7 @@ def _check_sources(
             problems.append(
                 Problem(subject, "entries", f"{row['foreign']} of another distributor", "0")
             )
-        sums = tuple(row[name] or ZERO for name in ("pending", "available", "held"))
+        sums = tuple(from_db_sum(row[name]) for name in ("pending", "available", "held"))
         expected_sums = shape.sums(row)
         if sums != expected_sums:
             problems.append(
@@ -306,4 +324,51 @@ def _check_closed_orders() -> list[Problem]:
     return [
         Problem(f"order {number} ({order_status})", f"commission #{pk}", status, "reversed")
         for pk, number, order_status, status in rows.iterator()
+    ]
+
+
+def _check_unaccrued_orders(now) -> list[Problem]:
+    """A paid order with a referral chain was accrued (it has an Accrual record)."""
+    rows = (
+        Order.objects.filter(status__in=Order.PAID_STATUSES, paid_at__lte=now - ACCRUAL_GRACE)
+        .exclude(referral_chain=[])
+        .filter(~Exists(Accrual.objects.filter(order=OuterRef("pk"))))
+        .values_list("number", "status", "paid_at")
+        .order_by("pk")
+    )
+    return [
+        Problem(
+            f"order {number} ({status})",
+            "accrual",
+            f"never accrued (paid {paid_at:%Y-%m-%d %H:%M})",
+            "an accrual record",
+        )
+        for number, status, paid_at in rows.iterator()
+    ]
+
+
+def _check_unsent_payouts(now) -> list[Problem]:
+    """An approved withdrawal's payout is under way, paid or failed: a PAYING one
+    has a transfer at the gateway under its bill number."""
+    paying = list(
+        Withdrawal.objects.filter(
+            status=Withdrawal.Status.PAYING, reviewed_at__lte=now - PAYOUT_GRACE
+        )
+        .order_by("pk")
+        .only("pk", "status", "reviewed_at")
+    )
+    sent = set(
+        Transfer.objects.filter(bill_no__in=[w.payout_bill_no for w in paying]).values_list(
+            "bill_no", flat=True
+        )
+    )
+    return [
+        Problem(
+            f"withdrawal #{w.pk} ({w.status})",
+            "payout",
+            f"no transfer sent (approved {w.reviewed_at:%Y-%m-%d %H:%M})",
+            "a transfer under way, paid or failed",
+        )
+        for w in paying
+        if w.payout_bill_no not in sent
     ]

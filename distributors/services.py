@@ -294,13 +294,22 @@ def _change_status(distributor, to_status, actor, reason, now) -> DistributorSta
 
 @transaction.atomic
 def resolve_attribution(
-    user, referral_code: str, *, allow_self_purchase: bool, now: datetime | None = None
+    user,
+    referral_code: str,
+    *,
+    allow_self_purchase: bool,
+    own_order_credits_recruiter: bool = False,
+    now: datetime | None = None,
 ) -> Distributor | None:
     """The distributor an order of `user` is credited to, binding the customer
     by the merchant's rule on the way.
 
     - A buyer who is an active distributor is credited to themselves when
-      `allow_self_purchase` (自购返佣), otherwise to nobody; no binding is made.
+      `allow_self_purchase` (自购返佣). Otherwise, with
+      `own_order_credits_recruiter`, they buy as a customer of their recruiter
+      (the parent in the tree): credited to the recruiter if active, like a
+      customer bound to them, else to nobody; without it, to nobody. No
+      binding is made either way, and the referral link is ignored.
     - Any other buyer is a customer. `referral_code` (the link they came by, if
       any) binds them as NetworkSettings.binding_rule says:
       first referrer: the first binding holds for good;
@@ -318,7 +327,10 @@ def resolve_attribution(
     now = now or timezone.now()
     own = Distributor.objects.filter(user=user).first()
     if own is not None and own.is_active:
-        return own if allow_self_purchase else None
+        if allow_self_purchase:
+            return own
+        recruiter = own.parent if own_order_credits_recruiter else None
+        return recruiter if recruiter is not None and recruiter.is_active else None
     referrer = selectors.distributor_by_code(referral_code)
     if referrer is not None and referrer.user_id == user.pk:
         referrer = None  # a suspended distributor's own code never resolves; belt and braces

@@ -140,10 +140,15 @@ def place_order(
 
     subtotal = to_cents(sum(variants[pk].price * qty for pk, qty in quantities.items()))
     shipping = shipping_fee_for(subtotal, shipping_rules)
-    # The customer binding (推广关系) decides; self-purchase (自购返佣) as the plan says.
+    # The customer binding (推广关系) decides; a distributor's own order (自购返佣) as
+    # the plan in force now says. The order records this plan version and accrues
+    # under it, so one version decides everything about the order.
     plan = commission_services.active_plan()
     distributor = distributor_services.resolve_attribution(
-        user, referral_code, allow_self_purchase=bool(plan and plan.allows_self_purchase)
+        user,
+        referral_code,
+        allow_self_purchase=bool(plan and plan.allows_self_purchase),
+        own_order_credits_recruiter=commission_services.own_order_credits_recruiter(plan),
     )
     order = Order(
         number=number,
@@ -164,6 +169,7 @@ def place_order(
             else []
         ),
         checkout_token=checkout_token,
+        commission_plan=plan,
     )
     try:
         with transaction.atomic():
@@ -249,9 +255,12 @@ def mark_paid(order: Order, *, note: str = "") -> Order:
     """
     order = _locked(order)
     _transition(order, Order.Status.PAID, note=note)
-    # Commissions follow the plan version in force when the money arrived.
-    order.commission_plan = commission_services.active_plan()
-    order.save(update_fields=["commission_plan"])
+    # Commissions follow the plan version that decided who is credited, stamped
+    # when the order was placed; only an order placed with no plan in force (or
+    # before orders recorded it) takes the one in force now.
+    if order.commission_plan_id is None:
+        order.commission_plan = commission_services.active_plan()
+        order.save(update_fields=["commission_plan"])
     commission_services.schedule_accrual(order)
     notifications.schedule(order, notifications.PAID)
     return order

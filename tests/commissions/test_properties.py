@@ -12,6 +12,7 @@ from commissions.rules import (
     Override,
     PlanRules,
     capped_amounts,
+    kept_after_refund,
     level_amount,
     reversal_target,
 )
@@ -81,6 +82,20 @@ def test_partial_refunds_reverse_proportionally_and_a_full_refund_nets_zero(amou
     assert amount - reversal_target(amount, Decimal(1)) == ZERO
 
 
+@settings(max_examples=3000)
+@given(cents, st.integers(1, 3000).map(lambda n: Decimal(n) / 10000), st.data())
+def test_the_net_kept_never_exceeds_the_rate_of_the_goods_kept(base, rate, data):
+    amount = to_cents(base * rate)  # as accrual pays it: rounded down
+    refunded = data.draw(st.integers(0, int(base * 100)).map(lambda n: Decimal(n) / 100))
+
+    net = amount - reversal_target(amount, refunded, base)
+
+    assert net == kept_after_refund(amount, refunded, base)
+    assert ZERO <= net <= rate * (base - refunded)  # never a fen more than the rate allows
+    assert net > amount * (base - refunded) / base - Decimal("0.01")  # nor a fen less
+    assert reversal_target(amount, base, base) == amount  # a full refund nets exactly zero
+
+
 class LedgerProperties(TestCase):
     """Random networks, plans, orders and refunds through the real services."""
 
@@ -116,10 +131,11 @@ class LedgerProperties(TestCase):
         draft.levels, draft.compresses = levels, compresses
         draft.level_1_rate, draft.level_2_rate, draft.level_3_rate = level_rates
         draft.payout_cap = Decimal("0.3")
-        draft.save()
-        plan = (
-            services.activate_plan(draft) if sum(draft.rates()) <= draft.payout_cap else base_plan
-        )
+        if sum(draft.rates()) <= draft.payout_cap:  # a plan above its cap is never stored
+            draft.save()
+            plan = services.activate_plan(draft)
+        else:
+            plan = base_plan
 
         parent = None
         members = []
@@ -159,6 +175,8 @@ class LedgerProperties(TestCase):
                 assert abs(c.reversed_amount - c.amount * refunded / order.subtotal) < Decimal(
                     "0.01"
                 )
+                kept_goods = order.subtotal - refunded
+                assert c.net_amount * order.subtotal <= c.amount * kept_goods
         services.reverse_order_commissions(order, reason="all")
 
         for member in members:

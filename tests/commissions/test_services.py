@@ -187,10 +187,20 @@ def test_activating_a_plan_retires_the_previous_one():
 
 
 def test_an_invalid_plan_cannot_be_activated():
-    bad = CommissionPlan.objects.create(name="greedy", levels=1, level_1_rate=Decimal("0.9"))
+    bad = CommissionPlan.objects.create(
+        name="no methods", levels=1, level_1_rate=Decimal("0.1"), payout_methods=[]
+    )
     with pytest.raises(ValidationError):
         services.activate_plan(bad)
-    assert CommissionPlan.objects.get(is_active=True).name != "greedy"
+    assert CommissionPlan.objects.get(is_active=True).name != "no methods"
+
+
+def test_a_plan_above_its_cap_cannot_even_be_stored():
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CommissionPlan.objects.create(name="greedy", levels=1, level_1_rate=Decimal("0.9"))
+    assert not CommissionPlan.objects.filter(name="greedy").exists()
 
 
 def test_a_paid_order_whose_accrual_was_never_sent_is_found_by_the_sweep(paid_order):

@@ -191,16 +191,18 @@ def test_a_bound_customer_credits_their_distributor_without_the_link(
     assert later.referral_chain == [carol.pk, bob.pk, alice.pk]
 
 
-def test_a_distributor_buying_through_someone_elses_link_credits_nobody(
+def test_a_distributor_buying_through_someone_elses_link_credits_their_recruiter(
     chain, make_variant, address
 ):
+    # the default plan: no self-purchase commission, the recruiter's chain earns instead
     from orders.services import place_order
 
-    alice, bob, _carol = chain
+    alice, bob, carol = chain
     order = place_order(
-        bob.user, [(make_variant().pk, 1)], address=address, referral_code=alice.invite_code
+        carol.user, [(make_variant().pk, 1)], address=address, referral_code=alice.invite_code
     )
-    assert (order.distributor, order.referral_chain) == (None, [])
+    assert (order.distributor, order.referral_chain) == (bob, [bob.pk, alice.pk])
+    assert not CustomerBinding.objects.exists()
 
 
 # --- Concurrency (PostgreSQL) ---------------------------------------------------------------

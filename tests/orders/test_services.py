@@ -82,13 +82,16 @@ def test_order_remembers_the_referral_chain_when_placed(shopper, variant, addres
     assert order.referral_chain == [carol.pk, bob.pk, alice.pk]
 
 
-def test_a_distributor_buying_through_their_own_link_is_not_attributed(variant, address, chain):
-    carol = chain[2]
+def test_a_distributor_buying_through_their_own_link_buys_as_their_recruiters_customer(
+    variant, address, chain
+):
+    # the default plan pays no self-purchase commission, and credits the recruiter instead
+    alice, bob, carol = chain
     order = services.place_order(
         carol.user, [(variant.pk, 1)], address=address, referral_code=carol.invite_code
     )
-    assert order.distributor is None
-    assert order.referral_chain == []
+    assert order.distributor == bob
+    assert order.referral_chain == [bob.pk, alice.pk]
 
 
 def test_state_machine_records_every_transition_with_its_actor(
