@@ -1,11 +1,18 @@
+from axes.utils import reset as reset_sign_in_failures
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyInline
 
 from . import services
+from .forms import StaffAdminLoginForm
 from .models import Address, User, WeChatIdentity
+
+# The admin's sign-in asks staff who move money for their authenticator code
+# (settings.STAFF_OTP_REQUIRED); templates/admin/login.html shows the field.
+admin.site.login_form = StaffAdminLoginForm
 
 
 class AddressInline(admin.TabularInline):
@@ -40,6 +47,30 @@ class UserAdmin(BaseUserAdmin):
         "wechat_identities__openid",
     )
     inlines = [AddressInline, WeChatIdentityInline]
+    actions = ["unlock_sign_in"]
+
+    @admin.action(
+        description=_("Unlock sign-in of selected users (forget their failed attempts)"),
+        permissions=["change"],
+    )
+    def unlock_sign_in(self, request, queryset):
+        """Lift a django-axes lockout by username. A lockout of an address stays:
+        Axes › Access attempts, or ``manage.py axes_reset_ip <ip>``."""
+        cleared = sum(
+            reset_sign_in_failures(username=username)
+            for username in queryset.values_list("username", flat=True)
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "Sign-in unlocked: %(count)d record of failed attempts removed.",
+                "Sign-in unlocked: %(count)d records of failed attempts removed.",
+                cleared,
+            )
+            % {"count": cleared}
+            if cleared
+            else gettext("The selected users had no failed sign-in attempts."),
+        )
 
     def get_inline_instances(self, request, obj=None):
         # No identity, nothing to show: and an empty read-only formset would still

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 # A mainland China mobile number (手机号): 11 digits starting 13-19.
@@ -24,6 +25,16 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         swappable = "AUTH_USER_MODEL"
+        constraints = [
+            # One account per email address, whatever its case; accounts made by
+            # WeChat sign-in have none (""), and any number of them may.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="user_email_unique_ci",
+                violation_error_message=_("This email address is already used by another account."),
+            ),
+        ]
 
 
 class Address(models.Model):

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from . import views
+from .forms import PasswordResetByWorkerForm
 
 app_name = "accounts"
 urlpatterns = [
@@ -13,10 +14,13 @@ urlpatterns = [
     path("wechat/callback/", views.wechat_callback, name="wechat_callback"),
     path("wechat/unbind/", views.wechat_unbind, name="wechat_unbind"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("two-factor/", views.otp_verify, name="otp_verify"),
+    path("two-factor/setup/", views.otp_enroll, name="otp_enroll"),
     path(
         "password/reset/",
         auth_views.PasswordResetView.as_view(
             template_name="accounts/password_reset.html",
+            form_class=PasswordResetByWorkerForm,
             email_template_name="accounts/email/password_reset.txt",
             subject_template_name="accounts/email/password_reset_subject.txt",
             success_url=reverse_lazy("accounts:password_reset_done"),

@@ -1,21 +1,33 @@
+from base64 import b32encode
+
+import django_otp
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.devices import in_wechat
 from orders.cart import Cart
 
-from . import selectors, services, wechat
-from .forms import AddressForm, ProfileForm, SignUpForm
+from . import second_factor, selectors, services, wechat
+from .forms import (
+    EMAIL_TAKEN,
+    WRONG_CODE,
+    AddressForm,
+    OTPTokenForm,
+    ProfileForm,
+    SignUpForm,
+    email_in_use,
+)
 from .models import Address
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -49,10 +61,18 @@ def signup(request):
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend=MODEL_BACKEND)
-        messages.success(request, _("Welcome! Your account has been created."))
-        return redirect(next_url or "catalog:home")
+        try:
+            with transaction.atomic():
+                user = form.save()
+        except IntegrityError:
+            # Another signup took the address between our check and the insert.
+            if not email_in_use(form.cleaned_data.get("email") or ""):
+                raise
+            form.add_error("email", EMAIL_TAKEN)
+        else:
+            login(request, user, backend=MODEL_BACKEND)
+            messages.success(request, _("Welcome! Your account has been created."))
+            return redirect(next_url or "catalog:home")
     return render(request, "accounts/signup.html", {"form": form, "next": next_url})
 
 
@@ -113,6 +133,64 @@ def profile(request):
             "in_wechat": in_wechat(request),
             "wechat_identity": wechat.identity_of(request.user),
             "can_unbind_wechat": wechat.can_unbind(request.user),
+        },
+    )
+
+
+# --- Second factor for staff who move money (settings.STAFF_OTP_REQUIRED) ----------
+
+
+def _admin_next(request) -> str:
+    return _safe_next(request, request.POST.get("next") or request.GET.get("next")) or reverse(
+        "admin:index"
+    )
+
+
+@login_required
+def otp_verify(request):
+    """Ask a signed-in staff member for their authenticator code, then back to the admin."""
+    next_url = _admin_next(request)
+    if not second_factor.is_required_for(request.user) or request.user.is_verified():
+        return redirect(next_url)
+    if not second_factor.has_device(request.user):
+        return redirect(f"{reverse('accounts:otp_enroll')}?{urlencode({'next': next_url})}")
+    form = OTPTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = second_factor.verify(request.user, form.cleaned_data["otp_token"])
+        if device is not None:
+            django_otp.login(request, device)
+            return redirect(next_url)
+        form.add_error("otp_token", WRONG_CODE)
+    return render(request, "accounts/otp_verify.html", {"form": form, "next": next_url})
+
+
+@login_required
+def otp_enroll(request):
+    """Set up an authenticator app: scan the QR code, type one code to confirm.
+    Only for staff who need one and have none: a second device is never added
+    by a session that has not shown the first."""
+    next_url = _admin_next(request)
+    if not second_factor.is_required_for(request.user) or request.user.is_verified():
+        return redirect(next_url)
+    if second_factor.has_device(request.user):
+        return redirect(f"{reverse('accounts:otp_verify')}?{urlencode({'next': next_url})}")
+    device = second_factor.pending_device(request.user)
+    form = OTPTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if second_factor.confirm(device, form.cleaned_data["otp_token"]):
+            device.refresh_from_db()
+            django_otp.login(request, device)
+            messages.success(request, _("Your authenticator app is set up."))
+            return redirect(next_url)
+        form.add_error("otp_token", WRONG_CODE)
+    return render(
+        request,
+        "accounts/otp_enroll.html",
+        {
+            "form": form,
+            "next": next_url,
+            "qr_svg": second_factor.qr_svg(device),
+            "secret": b32encode(device.bin_key).decode(),
         },
     )
 

@@ -132,6 +132,39 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Sign-in security (accounts): lockout after failed sign-ins, staff second factor ----
+INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: a locked-out username or address is refused before any password check.
+    "accounts.backends.LoginAttemptsBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# request.user.is_verified() (django-otp) right after the user is known; the staff
+# second-factor gate after it; axes turns a lockout into its page, so it comes last.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+    "accounts.middleware.StaffSecondFactorMiddleware",
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+# After this many failed sign-ins a username, and an address, is locked out (shop and admin).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+# Each counted on its own: guessing one account from many addresses, or many
+# accounts from one address, is stopped either way.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# The visitor's address as core.devices reads it (TRUSTED_PROXY_COUNT), never a header they write.
+AXES_CLIENT_IP_CALLABLE = "core.devices.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Merchant staff who can approve payouts or refunds sign in to the admin with a
+# TOTP code (authenticator app) as well as their password.
+STAFF_OTP_REQUIRED = env.bool("STAFF_OTP_REQUIRED", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Zuixiang Mall")
+
 # --- Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
