@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
 DEFAULT_SANDBOX_SECRET = "sandbox-secret-change-me"  # noqa: S105 - the value we warn about
 
@@ -18,3 +18,29 @@ def check_payment_secrets(app_configs, **kwargs):
             )
         ]
     return []
+
+
+DEFAULT_SITE_URL = "http://localhost:8000"
+
+
+@register(Tags.security)
+def check_public_urls(app_configs, **kwargs):
+    """With DEBUG off, links in emails and the gateways' notify and return URLs are
+    built from SITE_URL (and PAYMENT_NOTIFY_BASE_URL), never from a request's Host
+    header, which a client writes: both must name the real site."""
+    if settings.DEBUG:
+        return []
+    errors = []
+    for name in ("SITE_URL", "PAYMENT_NOTIFY_BASE_URL"):
+        value = getattr(settings, name).rstrip("/")
+        if name == "PAYMENT_NOTIFY_BASE_URL" and not value:
+            continue  # defaults to SITE_URL, checked above
+        if not value or value == DEFAULT_SITE_URL or "://" not in value:
+            errors.append(
+                Error(
+                    f"{name} is not set to the site's public address while DEBUG is off.",
+                    hint=f"Set {name}, e.g. https://shop.example.com.",
+                    id="mall.E001",
+                )
+            )
+    return errors

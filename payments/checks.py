@@ -1,4 +1,5 @@
-"""`manage.py check` refuses a gateway that is offered but not configured.
+"""`manage.py check` refuses a gateway that is offered but not configured,
+and the sandbox gateway outside a demo site (DEMO_SITE).
 
 A shop that lists alipay or wechat in PAYMENT_GATEWAYS without its keys would
 show shoppers a way to pay that fails at the last step; better to fail at
@@ -28,6 +29,18 @@ def _unreadable(names: list[str]) -> list[str]:
 @register("payments")
 def check_gateway_settings(app_configs, **kwargs):
     errors = []
+    if "sandbox" in settings.PAYMENT_GATEWAYS and not settings.DEMO_SITE:
+        # An Error, not a deploy warning: `check` (and migrate) fail, so a
+        # production start with the sandbox listed stops here.
+        errors.append(
+            Error(
+                "The sandbox gateway is offered but this is not a demo site: any shopper "
+                "could pay an order with nothing.",
+                hint="Drop sandbox from PAYMENT_GATEWAYS (e.g. PAYMENT_GATEWAYS=alipay), "
+                "or set DEMO_SITE=true on a demo site that takes no real orders.",
+                id="payments.E006",
+            )
+        )
     if "alipay" in settings.PAYMENT_GATEWAYS:
         certificates = ["ALIPAY_APP_CERT", "ALIPAY_PUBLIC_CERT", "ALIPAY_ROOT_CERT"]
         needed = ["ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY"]

@@ -69,20 +69,34 @@ class GatewayUnavailable(PaymentError):
         self.why = str(why)
 
 
+def public_url(path: str, *, base: str = "", request=None) -> str:
+    """`path` on the site's public address: `base` (else SITE_URL).
+
+    The request's own host only while DEBUG is on and no address is set (a
+    developer's LAN address): in production the Host header is the client's to
+    write, and a callback URL built from it would send a gateway's (or our own
+    sandbox worker's) signed posts wherever a shopper liked.
+    """
+    if settings.DEBUG and request is not None and not base:
+        return request.build_absolute_uri(path)
+    return (base or settings.SITE_URL).rstrip("/") + path
+
+
 def notify_url(gateway_code: str, *, kind: str = "payment", request=None) -> str:
     """Where `gateway_code` posts its notifications of `kind` (payment, refund, transfer).
 
-    PAYMENT_NOTIFY_BASE_URL when set (production), else the request's own host,
-    else SITE_URL (a refund or payout started by a task has no request).
+    PAYMENT_NOTIFY_BASE_URL when set, else SITE_URL (see public_url).
     """
     if kind == "payment":
         path = reverse("payments:notify", args=[gateway_code])
     else:
         path = reverse("payments:notify_kind", args=[gateway_code, kind])
-    base = settings.PAYMENT_NOTIFY_BASE_URL
-    if not base and request is not None:
-        return request.build_absolute_uri(path)
-    return (base or settings.SITE_URL).rstrip("/") + path
+    return public_url(path, base=settings.PAYMENT_NOTIFY_BASE_URL, request=request)
+
+
+def return_url(payment: Payment, *, request=None) -> str:
+    """Where the gateway sends the shopper back after paying `payment` (SITE_URL)."""
+    return public_url(reverse("payments_pages:return", args=[payment.reference]), request=request)
 
 
 @transaction.atomic

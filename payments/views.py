@@ -7,12 +7,13 @@ paid; only a verified server-to-server notification or a query does.
 """
 
 import logging
+from functools import wraps
 from urllib.parse import urlencode
 
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -24,7 +25,7 @@ from core import outbox
 from orders.models import Order
 
 from . import selectors, services, tasks, transfers
-from .gateways import InvalidNotification, get_gateway
+from .gateways import InvalidNotification, get_gateway, is_offered
 from .gateways import base as channels
 from .models import Payment
 
@@ -94,12 +95,12 @@ def pay(request, reference):
             # JSAPI pays as the shopper's WeChat identity: sign in with WeChat first.
             login = reverse("accounts:wechat_login")
             return redirect(f"{login}?{urlencode({'next': request.get_full_path()})}")
-    return_url = request.build_absolute_uri(
-        reverse("payments_pages:return", args=[payment.reference])
-    )
     try:
         checkout = services.open_checkout(
-            payment, request=request, return_url=return_url, openid=openid
+            payment,
+            request=request,
+            return_url=services.return_url(payment, request=request),
+            openid=openid,
         )
     except services.PaymentError as exc:
         messages.error(request, str(exc))
@@ -146,7 +147,11 @@ def status(request, reference):
 
 @login_required
 def sandbox_page(request, reference):
-    """The sandbox gateway's hosted page: 'pays', then notifies us server-to-server."""
+    """The sandbox gateway's hosted page: 'pays', then notifies us server-to-server.
+
+    Not there at all outside a demo site (DEMO_SITE): it pays with nothing."""
+    if not is_offered("sandbox"):
+        raise Http404("the sandbox gateway is not offered")
     payment = get_object_or_404(
         Payment.objects.select_related("order"),
         reference=reference,
@@ -167,8 +172,33 @@ def _gateway_or_404(gateway_code):
         raise Http404("unknown gateway") from None
 
 
+# Alipay's and WeChat Pay's notifications are a few KB; anything much larger is not one.
+NOTIFY_MAX_BYTES = 64 * 1024
+
+
+def limited_body(view):
+    """Answer 413, without reading the body, a notification over NOTIFY_MAX_BYTES or one
+    whose size is not announced (no Content-Length, e.g. chunked): an unauthenticated
+    URL must not let anyone make us read and parse megabytes before the signature check."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or -1)
+        except ValueError:
+            length = -1
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if length < 0 or length > NOTIFY_MAX_BYTES or chunked:
+            logger.warning("refused a notification of %s bytes to %s", length, request.path)
+            return HttpResponse("request body too large", status=413, content_type="text/plain")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 @csrf_exempt
 @require_POST
+@limited_body
 def notify(request, gateway_code):
     """Server-to-server payment notification: verify, apply once, answer as the gateway expects."""
     gateway = _gateway_or_404(gateway_code)
@@ -196,6 +226,7 @@ NOTIFICATION_KINDS = {
 
 @csrf_exempt
 @require_POST
+@limited_body
 def notify_kind(request, gateway_code, kind):
     """Refund and transfer notifications (WeChat Pay sends both to URLs we name)."""
     gateway = _gateway_or_404(gateway_code)

@@ -80,6 +80,13 @@ def _closed_site_url(settings):
 
 
 @pytest.fixture(autouse=True)
+def _demo_site(settings):
+    """Tests run with DEBUG off; most pay through the sandbox, which only a demo site
+    offers. tests/security sets DEMO_SITE = False to see production refuse it."""
+    settings.DEMO_SITE = True
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery():
     """Unit tests run tasks in-process (on commit); tests/integration use a real worker."""
     saved = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates

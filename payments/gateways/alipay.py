@@ -234,6 +234,11 @@ class AlipayGateway(Gateway):
             raise InvalidNotification("out_trade_no missing")
         if not AMOUNT.match(total):
             raise InvalidNotification(f"total_amount {total!r} is not an amount")
+        # notify_time is deliberately not checked for staleness: Alipay delivers the
+        # same notification again over about 25 hours (4m, 10m, 10m, 1h, 2h, 6h, 15h)
+        # with its original notify_time, and a late retry may be the only one that
+        # reaches us. A replay is stopped by the signature plus the notify_id dedupe
+        # in payments.services.handle_notification (and a paid payment moves once).
         return Notification(
             reference=reference,
             trade_no=params.get("trade_no", ""),

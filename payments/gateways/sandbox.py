@@ -4,6 +4,12 @@ It behaves like Alipay's page-pay: the shopper is sent to a page that takes the
 payment, and the gateway then POSTs a form-encoded notification, signed with
 HMAC-SHA256 over the sorted `key=value` pairs (sign and sign_type excluded),
 to our notify URL, delivering again until it is answered `success`.
+
+Each delivery is signed afresh, at once, by our own worker: a notification whose
+notify_time is more than NOTIFY_MAX_AGE away from now is a replay and refused
+(WeChat Pay allows 5 minutes; Alipay, which retries for a day with the original
+time, cannot be held to this). A repeated notify_id is a duplicate, through the
+same dedupe as the real gateways' ids (payments.services.handle_notification).
 """
 
 import hashlib
@@ -11,6 +17,7 @@ import hmac
 import urllib.parse
 import urllib.request
 import uuid
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -32,6 +39,8 @@ from .base import (
 
 SIGN_TYPE = "HMAC-SHA256"
 TRADE_SUCCESS = "TRADE_SUCCESS"
+NOTIFY_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # Beijing time, as Alipay writes it
+NOTIFY_MAX_AGE = timedelta(minutes=10)
 
 
 def signing_string(params: dict[str, str]) -> str:
@@ -53,11 +62,13 @@ def trade_no_for(reference: str) -> str:
     return f"SBX{digest.upper()}"
 
 
-def build_notification(payment, *, secret: str | None = None) -> dict[str, str]:
-    """The signed form a real gateway would post for a successful `payment`."""
+def build_notification(
+    payment, *, secret: str | None = None, sent_at: datetime | None = None
+) -> dict[str, str]:
+    """The signed form a real gateway would post for a successful `payment` (now)."""
     params = {
         "notify_id": uuid.uuid4().hex,
-        "notify_time": timezone.now().strftime("%Y-%m-%d %H:%M:%S"),
+        "notify_time": timezone.localtime(sent_at).strftime(NOTIFY_TIME_FORMAT),
         "out_trade_no": payment.reference,
         "trade_no": trade_no_for(payment.reference),
         "total_amount": f"{payment.amount:.2f}",
@@ -99,6 +110,14 @@ class SandboxGateway(Gateway):
         received = params.get("sign", "")
         if params.get("sign_type") != SIGN_TYPE or not hmac.compare_digest(received, sign(params)):
             raise InvalidNotification("bad signature")
+        try:
+            sent = timezone.make_aware(
+                datetime.strptime(params.get("notify_time", ""), NOTIFY_TIME_FORMAT)
+            )
+        except ValueError as exc:
+            raise InvalidNotification(f"missing or malformed notify_time: {exc}") from exc
+        if abs(timezone.now() - sent) > NOTIFY_MAX_AGE:
+            raise InvalidNotification(f"stale notify_time {params['notify_time']}")
         try:
             amount = Decimal(params["total_amount"])
             return Notification(

@@ -64,10 +64,21 @@ def shop_server(django_db_setup):
         server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _site_url_is_the_live_server(settings, shop_server):
+    """With DEBUG off, gateways' notify and return URLs are built from SITE_URL, never
+    from the request's host: here the site is the live server."""
+    settings.SITE_URL = shop_server.url
+
+
 @pytest.fixture
 def open_page(chromium, shop_server):
-    """open_page(width, language, user_agent=None) -> a fresh browser tab on the live server."""
+    """open_page(width, language, user_agent=None) -> a fresh browser tab on the live server.
+
+    Every page must work under the Content Security Policy: a violation the browser
+    reports on the console fails the test."""
     contexts = []
+    violations = []
 
     def open_(width: int, language: str = "zh-hans", user_agent: str | None = None):
         context = chromium.new_context(
@@ -79,11 +90,20 @@ def open_page(chromium, shop_server):
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
         return page
 
     yield open_
     for context in contexts:
         context.close()
+    assert violations == []
 
 
 @pytest.fixture

@@ -142,6 +142,8 @@ def worker_env(queue: str) -> dict[str, str]:
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "PYTHONUNBUFFERED": "1",
+        # The suite pays through the sandbox, which only a demo site's worker delivers.
+        "DEMO_SITE": "true",
     }
 
 

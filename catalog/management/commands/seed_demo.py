@@ -5,10 +5,12 @@ Idempotent: run it again and it changes nothing that exists.
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from catalog import demo_art, inventory
 from catalog.cache import bump_catalog_version
@@ -204,6 +206,16 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        if not settings.DEMO_SITE:
+            # A superuser admin / demo12345 on a real shop is a door left open.
+            raise CommandError(
+                _(
+                    "This is not a demo site: seed_demo would create accounts with a known "
+                    "password (admin / %(password)s). Set DEMO_SITE=true (or DJANGO_DEBUG=true) "
+                    "only on a demo site."
+                )
+                % {"password": DEMO_PASSWORD}
+            )
         steps = [
             ("categories", self.seed_categories),
             ("products", self.seed_products),
@@ -304,7 +316,7 @@ class Command(BaseCommand):
         if not User.objects.filter(username="admin").exists():
             User.objects.create_superuser("admin", "admin@example.com", DEMO_PASSWORD)
             created += 1
-        for username in [name for name, _ in NETWORK] + [SHOPPER]:
+        for username in [name for name, _parent in NETWORK] + [SHOPPER]:
             if not User.objects.filter(username=username).exists():
                 User.objects.create_user(username, f"{username}@example.com", DEMO_PASSWORD)
                 created += 1

@@ -1,0 +1,82 @@
+"""Outside a demo site the sandbox gateway cannot pay anything: it pays with nothing."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from orders import services as order_services
+from orders.models import Order
+from payments.checks import check_gateway_settings
+from payments.gateways import sandbox
+from payments.models import Payment
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def production(settings):
+    settings.DEBUG = False
+    settings.DEMO_SITE = False
+    settings.PAYMENT_GATEWAYS = ["sandbox"]
+
+
+@pytest.fixture
+def order(shopper, variant, address):
+    return order_services.place_order(shopper, [(variant.pk, 1)], address=address)
+
+
+@pytest.fixture
+def signed_in(client, shopper):
+    client.force_login(shopper)
+    return client
+
+
+def test_listing_the_sandbox_outside_a_demo_site_fails_the_startup_check(production):
+    assert [error.id for error in check_gateway_settings(None)] == ["payments.E006"]
+    assert check_gateway_settings(None)[0].is_serious()
+
+
+def test_the_sandbox_on_a_demo_site_passes_the_check(settings):
+    settings.PAYMENT_GATEWAYS, settings.DEMO_SITE = ["sandbox"], True
+    assert check_gateway_settings(None) == []
+
+
+def test_the_cashier_does_not_offer_the_sandbox_in_production(production, signed_in, order):
+    page = signed_in.get(reverse("payments_pages:cashier", args=[order.number]))
+    assert page.context["options"] == []
+    assert 'value="sandbox"' not in page.content.decode()
+
+
+def test_a_shopper_cannot_pay_with_the_sandbox_in_production(production, signed_in, order):
+    # when: the attacker's two posts, pay now with the sandbox, then "confirm"
+    start = signed_in.post(
+        reverse("payments_pages:start", args=[order.number]), {"gateway": "sandbox"}
+    )
+    assert start.status_code == 404
+    # a sandbox payment left from before (or made by hand) cannot be confirmed either
+    payment = Payment.objects.create(order=order, gateway="sandbox", amount=order.total)
+    page = reverse("payments_pages:sandbox", args=[payment.reference])
+    assert signed_in.get(page).status_code == 404
+    assert signed_in.post(page).status_code == 404
+    # nor paid by a notification signed with the sandbox's key
+    notify = signed_in.post(
+        reverse("payments:notify", args=["sandbox"]), sandbox.build_notification(payment)
+    )
+    assert notify.status_code == 404
+    # then
+    payment.refresh_from_db()
+    order.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED
+    assert order.status == Order.Status.PENDING_PAYMENT
+
+
+def test_seed_demo_refuses_outside_a_demo_site_and_creates_nobody(
+    production, django_user_model, default_plan
+):
+    with pytest.raises(CommandError, match="demo site"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not django_user_model.objects.filter(username="admin").exists()
+    assert django_user_model.objects.count() == 0
