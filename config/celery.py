@@ -32,6 +32,8 @@ app.conf.update(
     beat_schedule={
         # Sends what a broker outage left in the outbox (core.outbox).
         "sweep-outbox": {"task": "core.tasks.sweep_outbox", "schedule": 60.0},
+        # /health/ reads when this last ran: beat and a worker are both alive.
+        "heartbeat": {"task": "core.tasks.heartbeat", "schedule": 60.0},
         "cancel-unpaid-orders": {
             "task": "orders.tasks.cancel_unpaid_orders",
             "schedule": 60.0,

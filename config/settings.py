@@ -312,13 +312,48 @@ PAYMENT_GATEWAYS = env.list("PAYMENT_GATEWAYS", default=["sandbox"])
 # demo it is refused and payments.E006 stops `manage.py check`. Seeding demo users too.
 DEMO_SITE = env.bool("DEMO_SITE", default=DEBUG)
 
+# --- Logs, health, errors ---------------------------------------------------------
+# Every line carries the request id (X-Request-ID), the Celery task id and the order
+# number where one is bound (core.logs). LOG_FORMAT=json: one JSON object per line.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "core.logs.ContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s%(context)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s"
+            " %(request_id)s %(task_id)s %(order)s %(payment)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+MIDDLEWARE.insert(0, "core.logs.RequestIdMiddleware")
+INSTALLED_APPS += ["health_check"]
+# /health/ fails when beat has not run its heartbeat for this long (it runs every minute).
+HEALTH_BEAT_MAX_AGE = timedelta(minutes=env.int("HEALTH_BEAT_MAX_AGE_MINUTES", default=5))
+# Errors of the site and the worker go to Sentry when a DSN is set (nothing is sent otherwise).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        send_default_pii=False,  # shoppers' names, addresses and phones stay here
+    )
 # Where gateways reach us (e.g. https://shop.example.com); unset: SITE_URL. Notify and
 # return URLs never come from the request's Host header unless DEBUG is on.
 PAYMENT_NOTIFY_BASE_URL = env.str("PAYMENT_NOTIFY_BASE_URL", default="")

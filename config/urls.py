@@ -4,11 +4,15 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
+from core import health
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     # Gateways post here server-to-server: no language prefix, no session.
     path("payments/", include("payments.urls")),
     path("r/", include("distributors.referral_urls")),
+    path("health/", health.health, name="health"),
+    path("health/live/", health.live, name="health-live"),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),

@@ -47,3 +47,18 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.task}{tuple(self.args)}"
+
+
+class Heartbeat(models.Model):
+    """When a periodic job last ran: beat sends ``core.tasks.heartbeat`` every minute and
+    the worker stamps it here, so /health/ can tell that beat and a worker are alive."""
+
+    name = models.CharField(max_length=50, unique=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self):
+        return f"{self.name} @ {self.at:%Y-%m-%d %H:%M:%S}"

@@ -19,7 +19,7 @@ from accounts import services as account_services
 from catalog import inventory
 from catalog.models import Variant
 from commissions import services as commission_services
-from core import outbox
+from core import logs, outbox
 from core.money import to_cents
 from distributors import services as distributor_services
 from distributors.selectors import referral_chain_ids
@@ -133,6 +133,7 @@ def place_order(
         if variant is None or not variant.is_purchasable:
             raise VariantUnavailable(_("A product in your cart is no longer available."))
     number = new_order_number()
+    logs.bind(order=number)
     try:
         inventory.sell(quantities.items(), reference=number, actor=user)
     except inventory.InsufficientStock as short:
@@ -254,6 +255,7 @@ def mark_paid(order: Order, *, note: str = "") -> Order:
     order already paid raises InvalidTransition and changes nothing.
     """
     order = _locked(order)
+    logs.bind(order=order.number)
     _transition(order, Order.Status.PAID, note=note)
     # Commissions follow the plan version that decided who is credited, stamped
     # when the order was placed; only an order placed with no plan in force (or

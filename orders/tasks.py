@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from core import logs
 from core.task_policy import RETRY_POLICY
 
 from . import notifications, services
@@ -33,5 +34,6 @@ def complete_orders_past_after_sale() -> int:
 def send_order_email(order_id: int, kind: str, after_sale_id: int | None = None) -> bool:
     """Mail the shopper; a redelivered task may mail twice, which beats never."""
     order = Order.objects.select_related("user").get(pk=order_id)
+    logs.bind(order=order.number)
     after_sale = AfterSaleRequest.objects.get(pk=after_sale_id) if after_sale_id else None
     return notifications.send(order, kind, after_sale=after_sale)

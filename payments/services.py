@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import logs
 from core.money import ZERO, format_cny
 from orders import services as order_services
 from orders.models import Order
@@ -197,6 +198,7 @@ def handle_notification(
     )
     if payment is None:
         raise UnknownPayment(notification.reference)
+    logs.bind(payment=payment.reference)
     if notification.amount != payment.amount:
         raise AmountMismatch(f"{notification.amount} != {payment.amount}")
     notification_id = notification.notification_id
