@@ -28,6 +28,9 @@ app.conf.update(
     task_soft_time_limit=TASK_SOFT_TIME_LIMIT,
     task_time_limit=TASK_TIME_LIMIT,
     broker_connection_retry_on_startup=True,
+    # The worker logs through Django's LOGGING (core.logs: task id, request id, order;
+    # LOG_FORMAT=json), not a root logger of its own.
+    worker_hijack_root_logger=False,
     timezone="Asia/Shanghai",
     beat_schedule={
         # Sends what a broker outage left in the outbox (core.outbox).

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from django.utils.translation import gettext_lazy as _
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 from core.task_policy import VISIBILITY_TIMEOUT  # the broker's redelivery delay
 
@@ -327,6 +328,8 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s"
             " %(request_id)s %(task_id)s %(order)s %(payment)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            # "context" is the text format's summary of the same fields
+            "reserved_attrs": [*RESERVED_ATTRS, "context"],
         },
     },
     "handlers": {
