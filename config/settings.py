@@ -310,7 +310,7 @@ SANDBOX_GATEWAY_SECRET = env.str(
 )  # see core.checks
 PAYMENT_GATEWAYS = env.list("PAYMENT_GATEWAYS", default=["sandbox"])
 # A demo site may offer the sandbox gateway (it pays orders with nothing); outside a
-# demo it is refused and payments.E006 stops `manage.py check`. Seeding demo users too.
+# demo it is refused and payments.E006 fails `manage.py check --deploy`. Seeding demo users too.
 DEMO_SITE = env.bool("DEMO_SITE", default=DEBUG)
 
 # --- Logs, health, errors ---------------------------------------------------------

@@ -23,7 +23,7 @@ def check_payment_secrets(app_configs, **kwargs):
 DEFAULT_SITE_URL = "http://localhost:8000"
 
 
-@register(Tags.security)
+@register(Tags.security, deploy=True)
 def check_public_urls(app_configs, **kwargs):
     """With DEBUG off, links in emails and the gateways' notify and return URLs are
     built from SITE_URL (and PAYMENT_NOTIFY_BASE_URL), never from a request's Host

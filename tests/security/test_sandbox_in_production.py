@@ -3,13 +3,14 @@
 from io import StringIO
 
 import pytest
+from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
 from orders import services as order_services
 from orders.models import Order
-from payments.checks import check_gateway_settings
+from payments.checks import check_sandbox_only_on_a_demo_site
 from payments.gateways import sandbox
 from payments.models import Payment
 
@@ -34,14 +35,21 @@ def signed_in(client, shopper):
     return client
 
 
-def test_listing_the_sandbox_outside_a_demo_site_fails_the_startup_check(production):
-    assert [error.id for error in check_gateway_settings(None)] == ["payments.E006"]
-    assert check_gateway_settings(None)[0].is_serious()
+def deploy_check_ids() -> list[str]:
+    return [message.id for message in run_checks(include_deployment_checks=True)]
+
+
+def test_listing_the_sandbox_outside_a_demo_site_fails_the_deploy_check(production):
+    assert "payments.E006" in deploy_check_ids()
+    assert check_sandbox_only_on_a_demo_site(None)[0].is_serious()
+    # an Error of `check --deploy`; everyday commands (migrate, makemigrations) still run
+    assert "payments.E006" not in [message.id for message in run_checks()]
 
 
 def test_the_sandbox_on_a_demo_site_passes_the_check(settings):
     settings.PAYMENT_GATEWAYS, settings.DEMO_SITE = ["sandbox"], True
-    assert check_gateway_settings(None) == []
+    assert check_sandbox_only_on_a_demo_site(None) == []
+    assert "payments.E006" not in deploy_check_ids()
 
 
 def test_the_cashier_does_not_offer_the_sandbox_in_production(production, signed_in, order):

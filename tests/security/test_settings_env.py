@@ -86,3 +86,11 @@ def test_public_addresses_are_required_with_debug_off(site_url, notify_base, err
         assert [error.id for error in check_public_urls(None)] == errors
     with override_settings(DEBUG=True, SITE_URL="http://localhost:8000"):
         assert check_public_urls(None) == []
+
+
+def test_the_public_address_check_is_part_of_the_deploy_check():
+    from django.core.checks import run_checks
+
+    with override_settings(DEBUG=False, SITE_URL=""):
+        assert "mall.E001" in [m.id for m in run_checks(include_deployment_checks=True)]
+        assert "mall.E001" not in [m.id for m in run_checks()]
