@@ -21,6 +21,11 @@ back (a session the shopper logged out of, a catalog version not bumped). This
 process remembers the keys it failed to write or delete (up to
 MAX_REMEMBERED) and, on the first call that succeeds again, deletes them
 (and re-applies failed ``incr``), so they are read from the database again.
+
+Django gives each thread its own cache object (gunicorn runs gthread workers),
+so this outage state lives in one ``_Outage`` per process and server, shared by
+all of them: a logout whose delete failed in one thread is repaired before any
+other thread reads that session again.
 """
 
 import contextlib
@@ -65,15 +70,16 @@ def _tolerant(on_outage, remember=None):
     def decorate(method):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
-            if not self._is_down():
+            outage = self._outage
+            if not outage.is_down():
                 try:
-                    if self._to_repair:  # back after an outage: first undo what it left
-                        self._repair()
+                    if outage.to_repair:  # back after an outage: first undo what it left
+                        outage.repair(self._cache)
                     return method(self, *args, **kwargs)
                 except OUTAGE_ERRORS as exc:
-                    self._went_down(method.__name__, exc)
+                    outage.went_down(method.__name__, exc)
             if remember is not None:
-                self._remember(remember(*args, **kwargs))
+                outage.remember(self, remember(*args, **kwargs))
             return on_outage(*args, **kwargs)
 
         return wrapper
@@ -97,55 +103,73 @@ def _many_keys(keys, *args, version=None, **kwargs):
     return [(key, version, None) for key in keys]
 
 
+class _Outage:
+    """One server's outage state in this process, shared by every thread's cache object."""
+
+    def __init__(self):
+        self.down_until = 0.0
+        self.last_warning = 0.0
+        self.lock = threading.Lock()
+        # full Redis key -> None (delete it) or the incr delta still to apply
+        self.to_repair: dict[str, int | None] = {}
+
+    def is_down(self) -> bool:
+        return time.monotonic() < self.down_until
+
+    def went_down(self, operation: str, exc: Exception) -> None:
+        now = time.monotonic()
+        self.down_until = now + getattr(settings, "CACHE_RETRY_SECONDS", 5)
+        if now - self.last_warning >= WARNING_INTERVAL or not self.last_warning:
+            self.last_warning = now
+            logger.warning("cache unavailable (%s: %r): serving without it", operation, exc)
+
+    def remember(self, cache, entries) -> None:
+        with self.lock:
+            for key, version, delta in entries:
+                if len(self.to_repair) >= MAX_REMEMBERED:
+                    logger.error("cache outage: too many writes lost; some entries may be stale")
+                    return
+                # The full key: the cache object (and its key function) that repairs it
+                # may be another thread's.
+                item = cache.make_and_validate_key(key, version=version)
+                if delta is None or (item in self.to_repair and self.to_repair[item] is None):
+                    self.to_repair[item] = None  # a delete repairs everything
+                else:
+                    self.to_repair[item] = self.to_repair.get(item, 0) + delta
+
+    def repair(self, client) -> None:
+        """Delete (or re-count) what the outage left stale, through Django's ``client``."""
+        with self.lock:
+            pending, self.to_repair = self.to_repair, {}
+        try:
+            for item, delta in pending.items():
+                if delta is None:
+                    client.delete(item)
+                else:
+                    with contextlib.suppress(ValueError):  # gone: its readers start afresh
+                        client.incr(item, delta)
+        except OUTAGE_ERRORS:
+            with self.lock:
+                for item, delta in pending.items():
+                    self.to_repair.setdefault(item, delta)
+            raise
+        logger.info("cache back: %s entries written during the outage were reset", len(pending))
+
+
+_outages: dict[str, _Outage] = {}
+_outages_lock = threading.Lock()
+
+
+def _outage_of(server) -> _Outage:
+    with _outages_lock:
+        return _outages.setdefault(str(server), _Outage())
+
+
 class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
-        self._down_until = 0.0
-        self._last_warning = 0.0
-        self._lock = threading.Lock()
-        # (key, version) -> None (delete it) or the incr delta still to apply
-        self._to_repair: dict[tuple, int | None] = {}
-
-    # --- outage bookkeeping -------------------------------------------------
-    def _is_down(self) -> bool:
-        return time.monotonic() < self._down_until
-
-    def _went_down(self, operation: str, exc: Exception) -> None:
-        now = time.monotonic()
-        self._down_until = now + getattr(settings, "CACHE_RETRY_SECONDS", 5)
-        if now - self._last_warning >= WARNING_INTERVAL or not self._last_warning:
-            self._last_warning = now
-            logger.warning("cache unavailable (%s: %r): serving without it", operation, exc)
-
-    def _remember(self, entries) -> None:
-        with self._lock:
-            for key, version, delta in entries:
-                if len(self._to_repair) >= MAX_REMEMBERED:
-                    logger.error("cache outage: too many writes lost; some entries may be stale")
-                    return
-                item = (key, version)
-                if delta is None or (item in self._to_repair and self._to_repair[item] is None):
-                    self._to_repair[item] = None  # a delete repairs everything
-                else:
-                    self._to_repair[item] = self._to_repair.get(item, 0) + delta
-
-    def _repair(self) -> None:
-        with self._lock:
-            pending, self._to_repair = self._to_repair, {}
-        try:
-            for (key, version), delta in pending.items():
-                if delta is None:
-                    super().delete(key, version=version)
-                else:
-                    with contextlib.suppress(ValueError):  # gone: its readers start afresh
-                        super().incr(key, delta, version=version)
-        except OUTAGE_ERRORS:
-            with self._lock:
-                for item, delta in pending.items():
-                    self._to_repair.setdefault(item, delta)
-            raise
-        logger.info("cache back: %s entries written during the outage were reset", len(pending))
+        self._outage = _outage_of(server)
 
     # --- the cache API, each call tolerant of an outage -----------------------
     @_tolerant(_get_default)

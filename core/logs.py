@@ -69,12 +69,23 @@ def _carry_request_id(headers=None, **kwargs):
         headers["request_id"] = current("request_id")
 
 
+# task id -> the context to restore after it: an eager task (make run, tests) runs
+# inside the request that enqueued it, whose later lines must keep their request id.
+_outer: dict[str, contextvars.Token] = {}
+
+
 @signals.task_prerun.connect
 def _task_context(task_id=None, task=None, **kwargs):
+    # An eager task is not published, so it has no header: it inherits the request's id.
     request_id = getattr(task.request, "request_id", None) if task else None
-    _context.set({"task_id": task_id or "", "request_id": request_id or ""})
+    context = {"task_id": task_id or "", "request_id": request_id or current("request_id")}
+    _outer[task_id] = _context.set(context)
 
 
 @signals.task_postrun.connect
-def _task_context_end(**kwargs):
-    _context.set({})
+def _task_context_end(task_id=None, **kwargs):
+    token = _outer.pop(task_id, None)
+    try:
+        _context.reset(token)
+    except (TypeError, ValueError):  # no token, or one of another context
+        _context.set({})

@@ -118,6 +118,28 @@ def test_log_lines_of_a_checkout_name_its_order(shopper, variant, address, caplo
     assert record.request_id == "r-checkout"
 
 
+def test_an_eager_task_logs_under_the_request_and_leaves_its_id_to_it(caplog):
+    from celery import shared_task
+
+    @shared_task(name="tests.log_something")
+    def log_something():
+        logging.getLogger("orders").info("in the task")
+
+    caplog.set_level(logging.INFO)
+    caplog.handler.addFilter(logs.ContextFilter())  # fields as of when the line is logged
+    token = logs._context.set({"request_id": "r-eager"})
+    try:
+        log_something.apply()  # as a task enqueued on commit runs in eager mode
+        logging.getLogger("orders").info("after the task")
+        after = logs.current("request_id")
+    finally:
+        logs._context.reset(token)
+    assert after == "r-eager"  # the rest of the request still logs under its id
+    in_task = next(r for r in caplog.records if r.getMessage() == "in the task")
+    assert in_task.request_id == "r-eager"
+    assert in_task.task_id
+
+
 def test_json_log_lines_carry_the_bound_order_and_request():
     from pythonjsonlogger.json import JsonFormatter
 

@@ -7,6 +7,7 @@ visit. Sessions are `cached_db` on it, as in production.
 
 import logging
 import signal
+import threading
 import time
 
 import pytest
@@ -19,8 +20,11 @@ PASSWORD = "pw-123456-long"
 
 
 @pytest.fixture
-def redis_cache(settings, private_redis):
+def redis_cache(settings, private_redis, monkeypatch):
     """The default cache and the sessions on the private Redis, as in production."""
+    from core import cache as core_cache
+
+    monkeypatch.setattr(core_cache, "_outages", {})  # no state left by an earlier test
     settings.CACHES = {
         "default": {
             "BACKEND": "core.cache.RedisCache",
@@ -127,6 +131,31 @@ def test_signing_out_during_an_outage_is_not_undone_when_the_cache_comes_back(
     response = client.get(reverse("accounts:profile"))
     assert response.status_code == 302
     assert reverse("accounts:login") in response.url
+
+
+def in_another_thread(call):
+    """``call()`` in a new thread, which Django gives a cache object of its own."""
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("value", call()))
+    thread.start()
+    thread.join(timeout=10)
+    return result["value"]
+
+
+def test_a_delete_lost_in_one_thread_is_repaired_before_another_thread_reads(redis_cache):
+    # given: a cached value (a session, say), then Redis hangs while one thread deletes it
+    cache.set("session:x", "signed in")
+    redis_cache.process.send_signal(signal.SIGSTOP)
+    try:
+        in_another_thread(lambda: cache.delete("session:x"))
+    finally:
+        redis_cache.process.send_signal(signal.SIGCONT)
+
+    # when: Redis is back and another thread of the same process reads it
+    value = in_another_thread(lambda: cache.get("session:x", "gone"))
+
+    # then: the stale value is not served
+    assert value == "gone"
 
 
 def test_a_cache_lock_is_never_granted_while_the_cache_is_down(redis_cache):
