@@ -1,9 +1,9 @@
-from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from . import second_factor
+from .lockout import is_admin_request
 
 # Admin pages open to an unverified session: signing in and out.
 OPEN_ADMIN_VIEWS = {"login", "logout"}
@@ -21,10 +21,7 @@ class StaffSecondFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        match = request.resolver_match
-        if not (match and match.namespaces and match.namespaces[0] == admin.site.name):
-            return None
-        if match.url_name in OPEN_ADMIN_VIEWS:
+        if not is_admin_request(request) or request.resolver_match.url_name in OPEN_ADMIN_VIEWS:
             return None
         user = request.user
         if not second_factor.is_required_for(user) or user.is_verified():

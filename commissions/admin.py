@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonAdmin
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonAdmin, run_for_each
 
 from . import selectors, services, withdrawals
 from .models import (
@@ -320,17 +320,20 @@ class WithdrawalAdmin(admin.ModelAdmin):
                 "action_checkbox_name": ACTION_CHECKBOX_NAME,
             }
             return TemplateResponse(request, "admin/commissions/withdrawal/review.html", context)
-        done = 0
-        for withdrawal in open_ones:
-            try:
-                review(form, withdrawal)
-            except withdrawals.WithdrawalError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+        self._run_each(request, open_ones, lambda w: review(form, w), done_message)
         return None
+
+    def _run_each(self, request, open_ones, review, done_message) -> None:
+        """`review(withdrawal)` each one; a refusal is said, and the count of the rest."""
+        run_for_each(
+            self,
+            request,
+            open_ones,
+            review,
+            done_message,
+            refused=withdrawals.WithdrawalError,
+            level=messages.ERROR,
+        )
 
     @admin.action(
         description=gettext_lazy("Pay selected withdrawals through the gateway (automatic)"),
@@ -338,24 +341,15 @@ class WithdrawalAdmin(admin.ModelAdmin):
     )
     def pay_automatically(self, request, queryset):
         """Claim each for PAYING; the transfers run on the worker (see commissions.withdrawals)."""
-        started = 0
-        for withdrawal in self._open_ones(request, queryset):
-            try:
-                withdrawals.start_payout(withdrawal, reviewer=request.user)
-            except withdrawals.WithdrawalError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                started += 1
-        if started:
-            self.message_user(
-                request,
-                _(
-                    "%(count)d withdrawal(s) approved; the money is being sent and the "
-                    "status follows the gateway's answer."
-                )
-                % {"count": started},
-                messages.SUCCESS,
-            )
+        self._run_each(
+            request,
+            self._open_ones(request, queryset),
+            lambda withdrawal: withdrawals.start_payout(withdrawal, reviewer=request.user),
+            _(
+                "%(count)d withdrawal(s) approved; the money is being sent and the "
+                "status follows the gateway's answer."
+            ),
+        )
 
     @admin.action(
         description=gettext_lazy("Approve selected withdrawals (paid by hand, mark paid)"),

@@ -268,7 +268,7 @@ def accrue_missing_commissions(*, now: datetime | None = None) -> int:
     cannot earn on it. Returns how many orders it accrued.
     """
     now = now or timezone.now()
-    missing = (
+    missing = list(
         Order.objects.filter(
             status__in=Order.PAID_STATUSES,
             paid_at__gte=now - SWEEP_WINDOW,
@@ -278,11 +278,9 @@ def accrue_missing_commissions(*, now: datetime | None = None) -> int:
         .filter(~Exists(Accrual.objects.filter(order=OuterRef("pk"))))
         .values_list("pk", flat=True)
     )
-    swept = 0
-    for pk in list(missing):
+    for pk in missing:
         accrue_commissions(pk)
-        swept += 1
-    return swept
+    return len(missing)
 
 
 @transaction.atomic

@@ -245,27 +245,16 @@ def request_withdrawal(
     return withdrawal
 
 
-def _spend_hold(withdrawal: Withdrawal, *, note: str) -> LedgerEntry:
-    """The money left: the hold is spent (withdrawal_paid, held -amount)."""
+def _end_hold(withdrawal: Withdrawal, kind: str, *, note: str) -> LedgerEntry:
+    """The hold ends: spent when the money left (withdrawal_paid, held -amount), or
+    back to available when it stays (withdrawal_returned)."""
+    returned = kind == LedgerEntry.Kind.WITHDRAWAL_RETURNED
     return LedgerEntry.objects.create(
         distributor_id=withdrawal.distributor_id,
         withdrawal=withdrawal,
-        kind=LedgerEntry.Kind.WITHDRAWAL_PAID,
+        kind=kind,
         pending=ZERO,
-        available=ZERO,
-        held=-withdrawal.amount,
-        note=f"#{withdrawal.pk} {note}"[:255],
-    )
-
-
-def _return_hold(withdrawal: Withdrawal, *, note: str) -> LedgerEntry:
-    """The money stays: the hold returns to available (withdrawal_returned)."""
-    return LedgerEntry.objects.create(
-        distributor_id=withdrawal.distributor_id,
-        withdrawal=withdrawal,
-        kind=LedgerEntry.Kind.WITHDRAWAL_RETURNED,
-        pending=ZERO,
-        available=withdrawal.amount,
+        available=withdrawal.amount if returned else ZERO,
         held=-withdrawal.amount,
         note=f"#{withdrawal.pk} {note}"[:255],
     )
@@ -301,7 +290,7 @@ def approve_withdrawal(withdrawal: Withdrawal, *, reviewer, payout_reference: st
     if _close(
         withdrawal, Withdrawal.Status.PAID, reviewer=reviewer, payout_reference=payout_reference
     ):
-        _spend_hold(withdrawal, note=payout_reference)
+        _end_hold(withdrawal, LedgerEntry.Kind.WITHDRAWAL_PAID, note=payout_reference)
     return withdrawal
 
 
@@ -319,7 +308,7 @@ def reject_withdrawal(withdrawal: Withdrawal, *, reviewer, reason: str) -> Withd
     if _close(
         withdrawal, Withdrawal.Status.REJECTED, reviewer=reviewer, reject_reason=reason[:255]
     ):
-        _return_hold(withdrawal, note=reason)
+        _end_hold(withdrawal, LedgerEntry.Kind.WITHDRAWAL_RETURNED, note=reason)
     return withdrawal
 
 
@@ -416,14 +405,14 @@ def settle_payout(withdrawal: Withdrawal, *, transfer=None, failed_reason: str =
         if Withdrawal.objects.filter(pk=withdrawal.pk, status=Withdrawal.Status.PAYING).update(
             status=Withdrawal.Status.PAID, payout_reference=reference[:100]
         ):
-            _spend_hold(withdrawal, note=reference)
+            _end_hold(withdrawal, LedgerEntry.Kind.WITHDRAWAL_PAID, note=reference)
     elif failed_reason or (transfer is not None and transfer.status == transfer.Status.FAILED):
         reason = (failed_reason or transfer.failure_reason)[:255]
         if Withdrawal.objects.filter(pk=withdrawal.pk, status=Withdrawal.Status.PAYING).update(
             status=Withdrawal.Status.FAILED, reject_reason=reason
         ):
             logger.warning("payout of withdrawal %s failed: %s", withdrawal.pk, reason)
-            _return_hold(withdrawal, note=reason)
+            _end_hold(withdrawal, LedgerEntry.Kind.WITHDRAWAL_RETURNED, note=reason)
     withdrawal.refresh_from_db()
     return withdrawal
 

@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
@@ -42,3 +42,19 @@ class SingletonAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(
             reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
         )
+
+
+def run_for_each(modeladmin, request, objects, action, done_message, *, refused, level) -> None:
+    """An admin action's loop: ``action(obj)`` on each object; a refusal (an exception of
+    the ``refused`` type, whose text is for staff) is told at ``level``, and the count of
+    the rest with ``done_message % {"count": n}``."""
+    done = 0
+    for obj in objects:
+        try:
+            action(obj)
+        except refused as exc:
+            modeladmin.message_user(request, str(exc), level)
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)

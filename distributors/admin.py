@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy, ngettext_lazy
 from mptt.admin import MPTTModelAdmin
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonAdmin
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonAdmin, run_for_each
 
 from . import services
 from .admin_move import DistributorMoveAdmin, MoveDistributorMixin
@@ -20,20 +20,19 @@ from .models import (
 
 
 def _run_for_each(modeladmin, request, queryset, service, done_message) -> None:
-    """Call `service(obj, user)` on each selected object; report what worked and why not.
+    """Call `service(obj, user)` on each selected object, oldest first (core.admin.run_for_each).
 
     `done_message` is an ngettext_lazy(..., "count") message.
     """
-    done = 0
-    for obj in queryset.order_by("pk"):
-        try:
-            service(obj, request.user)
-        except services.DistributorError as exc:
-            modeladmin.message_user(request, str(exc), messages.WARNING)
-        else:
-            done += 1
-    if done:
-        modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+    run_for_each(
+        modeladmin,
+        request,
+        queryset.order_by("pk"),
+        lambda obj: service(obj, request.user),
+        done_message,
+        refused=services.DistributorError,
+        level=messages.WARNING,
+    )
 
 
 class StatusChangeInline(ReadOnlyInline):

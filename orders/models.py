@@ -114,7 +114,8 @@ class Order(models.Model):
     # Distributor ids, nearest first, fixed when the order is placed: moving a
     # distributor later never changes who earns on this order.
     referral_chain = models.JSONField(_("referral chain"), default=list, blank=True)
-    # The commission plan version in force when the order was paid.
+    # The commission plan version in force when the order was placed: it decided
+    # who is credited, and accrual pays by it.
     commission_plan = models.ForeignKey(
         "commissions.CommissionPlan",
         verbose_name=_("commission plan"),

@@ -482,8 +482,7 @@ def cancel_order(order: Order, *, actor=None, reason: str = "") -> Order:
     _transition(order, Order.Status.CANCELLED, actor=actor, note=reason)
     _restock(order, kind=inventory.Kind.RELEASED, actor=actor, reason=reason)
     if order.payments.filter(status="created", started_at__isnull=False).exists():
-        order_pk = order.pk
-        outbox.enqueue(payment_tasks.close_unpaid_payments, order_pk)
+        outbox.enqueue(payment_tasks.close_unpaid_payments, order.pk)
     return order
 
 

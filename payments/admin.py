@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db.models import Count
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export import fields, resources
@@ -137,8 +138,6 @@ class BillCheckAdmin(ReadOnlyAdmin):
     inlines = [DifferenceInline]
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         return super().get_queryset(request).annotate(difference_total=Count("differences"))
 
     @admin.display(description=gettext_lazy("differences"), ordering="difference_total")

@@ -1,8 +1,10 @@
-"""Reads of the payments app: which ways to pay the cashier offers."""
+"""Reads of the payments app: which ways to pay the cashier offers, whether one is settled."""
 
 from dataclasses import dataclass
 
 from django.http import HttpRequest
+
+from orders.models import Order
 
 from .gateways import offered_gateways
 from .models import Payment
@@ -36,3 +38,12 @@ def only_option(request: HttpRequest) -> PaymentOption | None:
     """The way to pay when the device leaves one ("Pay now" then needs no cashier)."""
     options = payment_options(request)
     return options[0] if len(options) == 1 else None
+
+
+def is_settled(payment: Payment) -> bool:
+    """Whether the shopper can stop waiting on `payment`: it is no longer awaiting the
+    gateway's answer, and its order no longer awaits payment (paid, or cancelled)."""
+    return (
+        payment.status != Payment.Status.CREATED
+        and payment.order.status != Order.Status.PENDING_PAYMENT
+    )

@@ -377,11 +377,9 @@ def settle_refund(gateway_code: str, result: RefundResult, *, kind=None) -> str:
     is left as it is ("duplicate"). Raises UnknownPayment for a refund number
     we never asked for, with nothing changed.
     """
-    refund = (
-        Refund.objects.filter(request_no=result.request_no, payment__gateway=gateway_code)
-        .select_related("payment")
-        .first()
-    )
+    refund = Refund.objects.filter(
+        request_no=result.request_no, payment__gateway=gateway_code
+    ).first()
     if refund is None:
         raise UnknownPayment(result.request_no)
     payment = Payment.objects.select_for_update().get(pk=refund.payment_id)

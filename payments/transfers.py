@@ -13,6 +13,7 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .gateways import GatewayError, TransferRequest, TransferResult, get_gateway
 from .gateways import base as states
@@ -37,7 +38,7 @@ def send_transfer(gateway_code: str, request: TransferRequest) -> Transfer:
     gateway cannot be reached the transfer stays PROCESSING and `check_transfer`
     (the poller) asks again with the same bill number.
     """
-    transfer, _ = Transfer.objects.get_or_create(
+    transfer, _created = Transfer.objects.get_or_create(
         bill_no=request.bill_no,
         defaults={
             "gateway": gateway_code,
@@ -72,13 +73,12 @@ def check_transfer(bill_no: str) -> Transfer:
     transfer = Transfer.objects.get(bill_no=bill_no)
     if not transfer.is_open:
         return transfer
+    Transfer.objects.filter(pk=transfer.pk).update(last_queried_at=timezone.now())
     try:
         result = get_gateway(transfer.gateway).query_transfer(bill_no)
     except GatewayError as exc:
         logger.warning("transfer %s: query failed: %s", bill_no, exc)
-        Transfer.objects.filter(pk=transfer.pk).update(last_queried_at=timezone.now())
         return transfer
-    Transfer.objects.filter(pk=transfer.pk).update(last_queried_at=timezone.now())
     apply_result(transfer.gateway, result, record=PaymentNotification.Kind.QUERY)
     transfer.refresh_from_db()
     return transfer
@@ -114,7 +114,7 @@ def apply_result(
         transfer.confirmation = result.confirmation
         fields.append("confirmation")
     if status == Transfer.Status.FAILED:
-        transfer.failure_reason = (result.reason or "refused by the payment provider")[:255]
+        transfer.failure_reason = (result.reason or _("refused by the payment provider"))[:255]
         fields.append("failure_reason")
     if not transfer.is_open:
         transfer.finished_at = timezone.now()

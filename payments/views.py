@@ -36,9 +36,12 @@ def _own_order(request, number) -> Order:
     return get_object_or_404(Order, number=number, user=request.user)
 
 
-def _own_payment(request, reference) -> Payment:
+def _own_payment(request, reference, **filters) -> Payment:
     return get_object_or_404(
-        Payment.objects.select_related("order"), reference=reference, order__user=request.user
+        Payment.objects.select_related("order"),
+        reference=reference,
+        order__user=request.user,
+        **filters,
     )
 
 
@@ -138,8 +141,7 @@ def status(request, reference):
     return JsonResponse(
         {
             "status": payment.status,
-            "paid": payment.status != Payment.Status.CREATED
-            and payment.order.status != Order.Status.PENDING_PAYMENT,
+            "paid": selectors.is_settled(payment),
             "order_url": payment.order.get_absolute_url(),
         }
     )
@@ -152,12 +154,7 @@ def sandbox_page(request, reference):
     Not there at all outside a demo site (DEMO_SITE): it pays with nothing."""
     if not is_offered("sandbox"):
         raise Http404("the sandbox gateway is not offered")
-    payment = get_object_or_404(
-        Payment.objects.select_related("order"),
-        reference=reference,
-        gateway="sandbox",
-        order__user=request.user,
-    )
+    payment = _own_payment(request, reference, gateway="sandbox")
     if request.method == "POST" and payment.status == Payment.Status.CREATED:
         notify_url = services.notify_url("sandbox", request=request)
         outbox.enqueue(tasks.deliver_sandbox_notification, payment.reference, notify_url)

@@ -14,6 +14,7 @@ from accounts import wechat
 from accounts.models import WeChatIdentity
 from orders.models import Order
 from tests.fakes.wechat_oauth import FakeWeChatOAuth
+from tests.orders.checkout_helpers import NEW_ADDRESS
 
 pytestmark = pytest.mark.django_db
 
@@ -359,16 +360,7 @@ def test_a_referral_cookie_attributes_the_new_account_like_normal_signup(
 
     client.post(
         reverse("orders:checkout"),
-        {
-            "address": "new",
-            "new-recipient_name": "王五",
-            "new-phone": "13800138000",
-            "new-province": "北京市",
-            "new-city": "北京市",
-            "new-district": "朝阳区",
-            "new-detail": "建国路 1 号",
-            "checkout_token": client.session["checkout_token"],
-        },
+        {**NEW_ADDRESS, "checkout_token": client.session["checkout_token"]},
     )
 
     order = Order.objects.get()

@@ -185,6 +185,8 @@ def test_a_wechat_payout_waits_for_the_distributor_to_accept_it_in_wechat(
     assert withdrawals.settle_payouts_in_flight() == 1
     withdrawal.refresh_from_db()
     assert withdrawal.status == Withdrawal.Status.PAID
+    page = client.get(reverse("commissions:withdrawal_detail", args=[withdrawal.pk]))
+    assert b"wechat-accept-transfer" not in page.content
     bill = wechat_automatic.bills[withdrawal.payout_bill_no]
     assert bill["openid"] == "oCarol0000000000000000000000"
 

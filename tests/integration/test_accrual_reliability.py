@@ -5,13 +5,13 @@ import re
 import time
 from decimal import Decimal
 
-import psycopg
 import pytest
 from django.db import connection
 
 from commissions.models import Commission, LedgerEntry
 from commissions.tasks import accrue_commissions_task
 from orders import services as order_services
+from tests.integration.helpers import table_locked, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 TIMEOUT = 40
@@ -32,15 +32,6 @@ def paid_order(shopper, chain, make_variant, address, default_plan, monkeypatch)
         referral_code=chain[2].invite_code,
     )
     return order_services.mark_paid(order)
-
-
-def wait_until(predicate, timeout=TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
 
 
 def entries_of(order):
@@ -68,16 +59,7 @@ def test_a_task_delivered_twice_accrues_once(celery_worker, paid_order):
 def test_a_worker_killed_mid_task_leaves_one_set_after_redelivery(start_worker, paid_order):
     # given: a second connection holds the commissions table, so the task will
     # stop at its INSERT, after it locked the order and computed the amounts
-    dsn = connection.get_connection_params()
-    blocker = psycopg.connect(
-        host=dsn.get("host"),
-        port=dsn.get("port"),
-        user=dsn.get("user"),
-        dbname=dsn.get("dbname"),
-        autocommit=False,
-    )
-    try:
-        blocker.execute(f"LOCK TABLE {Commission._meta.db_table} IN EXCLUSIVE MODE")
+    with table_locked(Commission, "EXCLUSIVE"):
         first = start_worker(env=FAST_REDELIVERY)
         accrue_commissions_task.delay(paid_order.pk)
         assert first.wait_for("Task commissions.tasks.accrue_commissions", TIMEOUT), first.output
@@ -85,10 +67,6 @@ def test_a_worker_killed_mid_task_leaves_one_set_after_redelivery(start_worker, 
 
         # when: the worker dies with the task half done, and the table is free again
         first.kill()
-    finally:
-        # released whatever happened, or every later test would wait on the lock
-        blocker.rollback()
-        blocker.close()
     assert not Commission.objects.filter(order=paid_order).exists()  # nothing half-written
 
     # then: another worker gets the unacknowledged task again and accrues once

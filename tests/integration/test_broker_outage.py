@@ -9,7 +9,6 @@ order paid and enqueues the "paid" email, sent by the worker too.
 """
 
 import re
-import time
 from datetime import timedelta
 
 import pytest
@@ -23,22 +22,13 @@ from orders.models import Order
 from payments.models import Payment
 from tests.accounts.helpers import saved_address
 from tests.core.private_redis import celery_on_broker
+from tests.integration.helpers import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-TIMEOUT = 40
 EMAIL_SENT = re.compile(
     r"Task orders\.tasks\.send_order_email\[[0-9a-f-]+\] succeeded in \S+: True"
 )
-
-
-def wait_until(predicate, timeout=TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
 
 
 def test_checkout_and_payment_with_the_broker_down_complete_once_it_is_back(

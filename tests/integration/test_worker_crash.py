@@ -4,13 +4,12 @@ visibility timeout (minutes in production, seconds here), not hours later."""
 import re
 import time
 
-import psycopg
 import pytest
-from django.db import connection
 
 from orders import services as order_services
 from orders.models import Order
 from orders.tasks import send_order_email
+from tests.integration.helpers import table_locked, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -23,15 +22,6 @@ RECEIVED = re.compile(r"Task orders\.tasks\.send_order_email\[[0-9a-f-]+\] recei
 SENT = re.compile(r"Task orders\.tasks\.send_order_email\[[0-9a-f-]+\] succeeded in \S+: True")
 
 
-def wait_until(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
-
-
 @pytest.fixture
 def order(shopper, variant, address):
     """Placed before the worker's queue exists (its own email goes eagerly)."""
@@ -41,16 +31,7 @@ def order(shopper, variant, address):
 def test_a_killed_workers_running_and_prefetched_tasks_are_done_by_another(order, start_worker):
     # given: a second connection holding the orders table, so the worker's
     # email task hangs at its SELECT with another one (an ETA) in hand
-    dsn = connection.get_connection_params()
-    blocker = psycopg.connect(
-        host=dsn.get("host"),
-        port=dsn.get("port"),
-        user=dsn.get("user"),
-        dbname=dsn.get("dbname"),
-        autocommit=False,
-    )
-    try:
-        blocker.execute(f"LOCK TABLE {Order._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+    with table_locked(Order, "ACCESS EXCLUSIVE"):
         first = start_worker(env=FAST_REDELIVERY)
         send_order_email.apply_async((order.pk, "paid"), countdown=3)  # held unacked till then
         assert first.wait_for(RECEIVED, 20), first.output
@@ -59,9 +40,6 @@ def test_a_killed_workers_running_and_prefetched_tasks_are_done_by_another(order
 
         # when: the worker dies with both in hand, and the table is free again
         first.kill()
-    finally:
-        blocker.rollback()
-        blocker.close()
     assert not SENT.findall(first.output)
 
     # then: another worker sends both, within the visibility timeout (plus a restore

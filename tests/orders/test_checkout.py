@@ -14,16 +14,7 @@ from orders.cart import SESSION_KEY
 from orders.models import Order, ShippingSettings
 from orders.views import CHECKOUT_ISSUED_KEY
 from tests.accounts.helpers import saved_address
-
-NEW_ADDRESS = {
-    "address": "new",
-    "new-recipient_name": "王五",
-    "new-phone": "13800138000",
-    "new-province": "北京市",
-    "new-city": "北京市",
-    "new-district": "朝阳区",
-    "new-detail": "建国路 1 号",
-}
+from tests.orders.checkout_helpers import NEW_ADDRESS
 
 
 @pytest.fixture(autouse=True)

@@ -3,24 +3,12 @@
 import pytest
 from django.urls import reverse
 
-from orders import services as order_services
 from orders.models import Order
 from payments import services
 from payments.gateways.sandbox import build_notification
 from payments.models import Payment
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def order(shopper, variant, address):
-    return order_services.place_order(shopper, [(variant.pk, 1)], address=address)
-
-
-@pytest.fixture
-def signed_in(client, shopper):
-    client.force_login(shopper)
-    return client
 
 
 def test_pay_now_with_one_gateway_goes_straight_to_its_page(signed_in, order):

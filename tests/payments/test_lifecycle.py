@@ -3,6 +3,9 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from orders import services as order_services
@@ -15,12 +18,6 @@ from tests.orders.aftersale_helpers import place_paid
 
 pytestmark = pytest.mark.django_db
 NOTIFY = reverse("payments:notify", args=["sandbox"])
-
-
-@pytest.fixture
-def payment(shopper, variant, address):
-    order = order_services.place_order(shopper, [(variant.pk, 1)], address=address)
-    return services.start_payment(order, gateway_code="sandbox")
 
 
 def test_a_replayed_notification_id_is_a_duplicate_and_kept_for_audit(client, payment):
@@ -149,3 +146,40 @@ def test_a_refund_stuck_at_the_gateway_stays_processing_with_the_reason_then_fin
     assert services.settle_refund("sandbox", done) == "refunded"
     paid.refresh_from_db()
     assert paid.status == Payment.Status.REFUNDED
+
+
+def test_staff_retry_a_failed_refund_from_the_admin_once(paid, admin_client):
+    # given: a refund the gateway refused
+    refund = _processing(paid, "200.00")
+    services.settle_refund(
+        "sandbox", RefundResult(request_no=refund.request_no, state=states.CLOSED, reason="x")
+    )
+    changelist = reverse("admin:payments_refund_changelist")
+
+    # when: the action is run twice over it
+    for _ in range(2):
+        response = admin_client.post(
+            changelist, {"action": "retry", ACTION_CHECKBOX_NAME: [refund.pk]}
+        )
+        assert response.status_code == 302
+
+    # then: asked again once, under the next number
+    refund.refresh_from_db()
+    assert refund.retried_as.request_no == f"{paid.reference}-R02"
+    assert paid.refunds.count() == 2
+
+
+def test_only_staff_who_may_add_refunds_are_offered_the_retry(rf, make_user):
+    clerk = make_user("clerk", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_refund"))
+    request = rf.get("/")
+    request.user = clerk
+    refund_admin = admin.site._registry[Refund]
+    assert "retry" not in refund_admin.get_actions(request)
+
+    finance = make_user("finance", is_staff=True)
+    finance.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_refund", "add_refund"])
+    )
+    request.user = finance
+    assert "retry" in refund_admin.get_actions(request)

@@ -5,17 +5,10 @@ from django.urls import reverse
 
 from orders import services as order_services
 from orders.models import Order
-from payments import services
 from payments.gateways import sandbox
 
 pytestmark = pytest.mark.django_db
 NOTIFY = reverse("payments:notify", args=["sandbox"])
-
-
-@pytest.fixture
-def payment(shopper, variant, address):
-    order = order_services.place_order(shopper, [(variant.pk, 1)], address=address)
-    return services.start_payment(order, gateway_code="sandbox")
 
 
 def test_a_signed_notification_marks_the_order_paid(client, payment):

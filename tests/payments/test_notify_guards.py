@@ -11,7 +11,6 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from orders import services as order_services
 from orders.models import Order
 from payments import services
 from payments.gateways import sandbox
@@ -19,12 +18,6 @@ from payments.models import PaymentNotification
 
 pytestmark = pytest.mark.django_db
 NOTIFY = reverse("payments:notify", args=["sandbox"])
-
-
-@pytest.fixture
-def payment(shopper, variant, address):
-    order = order_services.place_order(shopper, [(variant.pk, 1)], address=address)
-    return services.start_payment(order, gateway_code="sandbox")
 
 
 def test_a_sandbox_notification_signed_long_ago_is_refused(client, payment):

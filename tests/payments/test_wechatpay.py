@@ -17,7 +17,6 @@ from django.test import RequestFactory
 from django.urls import reverse
 from wechatpayv3 import utils as sdk_utils
 
-from orders import services as order_services
 from orders.models import Order
 from payments import services
 from payments.gateways import GatewayError, RefundFailed, get_gateway
@@ -50,11 +49,6 @@ PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Sa
 MCHID = "1900000109"  # as tests.payments.wechatpay_fixtures configures them
 APPID = "wxd678efh567hg6787"
 IN_WECHAT = PHONE + " MicroMessenger/8.0.47(0x18002f2f) NetType/WIFI Language/zh_CN"
-
-
-@pytest.fixture
-def order(shopper, variant, address):
-    return order_services.place_order(shopper, [(variant.pk, 1)], address=address)
 
 
 def wechat_payment(order, channel: str = "native") -> Payment:
