@@ -19,17 +19,21 @@ install: $(STAMP)
 # Serve the demo on the embedded defaults (SQLite); a Celery worker with beat
 # runs beside runserver on kombu's filesystem transport, so paying, accruing,
 # releasing and cancelling unpaid orders happen the way they do in production.
+# The worker's banner goes to its log too, and the demo sign-ins are printed again
+# once the server answers, so they are the last thing on the screen.
+RUN_ADDR ?= 127.0.0.1:8000
 run: export DJANGO_DEBUG ?= true
 run: export CELERY_BROKER_URL ?= filesystem://
 run: $(STAMP)
 	mkdir -p var/broker/processed
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo --site $(RUN_ADDR)
 	$(BIN)/celery -A config worker -B --pool=solo --loglevel=INFO \
-	    --logfile=var/worker.log & WORKER=$$!; \
-	trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
+	    --logfile=var/worker.log >>var/worker.log 2>&1 & WORKER=$$!; \
+	$(BIN)/python manage.py seed_demo --logins-only --when-up $(RUN_ADDR) & LOGINS=$$!; \
+	trap 'kill $$WORKER $$LOGINS 2>/dev/null' EXIT INT TERM; \
 	echo "Celery worker + beat: pid $$WORKER, log in var/worker.log"; \
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver $(RUN_ADDR)
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -17,11 +17,28 @@ def lock_user(user) -> None:
     get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
 
 
+ADDRESS_FIELDS = ("recipient_name", "phone", "province", "city", "district", "detail")
+
+
 @transaction.atomic
 def save_address(address: Address, *, make_default: bool = False) -> Address:
-    """Add or update ``address`` (its ``user`` set). The first address, or one
-    saved with ``make_default``, becomes the default; otherwise the default stays."""
+    """Add or update ``address`` (its ``user`` set) and return the saved address.
+
+    The first address, or one saved with ``make_default``, becomes the default;
+    otherwise the default stays. A new address identical to one the user already
+    has (same recipient, phone and place, leading and trailing spaces aside) is not
+    saved again: that one is returned, made the default if asked. Each checkout
+    with a typed-in address would otherwise add one more copy to the book.
+    """
     lock_user(address.user)
+    for name in ADDRESS_FIELDS:
+        setattr(address, name, (getattr(address, name) or "").strip())
+    if address.pk is None:
+        same = Address.objects.filter(
+            user=address.user, **{name: getattr(address, name) for name in ADDRESS_FIELDS}
+        ).first()
+        if same is not None:
+            return set_default_address(same) if make_default else same
     others = Address.objects.filter(user=address.user).exclude(pk=address.pk)
     was_default = address.pk and Address.objects.filter(pk=address.pk, is_default=True).exists()
     if make_default or not others.filter(is_default=True).exists():

@@ -31,6 +31,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from core.errors import ServiceError
+
 from .models import WeChatIdentity
 from .services import lock_user
 
@@ -50,7 +52,7 @@ USERNAME_PREFIX = "wx_"
 # --- Errors: str() is a message for the shopper -------------------------------------
 
 
-class WeChatError(Exception):
+class WeChatError(ServiceError):
     """Signing in or binding with WeChat failed; str() says why, for the shopper."""
 
 

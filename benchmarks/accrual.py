@@ -36,7 +36,7 @@ def make_orders(count: int) -> list[int]:
 
     from catalog.models import Category, Product, Variant
     from commissions.models import CommissionPlan
-    from distributors.services import join_network
+    from distributors.network import join_network
     from distributors.tree import place_nodes
     from orders.models import Order, OrderLine
 

@@ -137,7 +137,7 @@ def run(members: int, joins: int) -> dict:
     from django.db import connection
     from mptt.models import MPTTModel
 
-    from distributors import services, tree
+    from distributors import network, tree
     from distributors.models import Distributor
     from distributors.selectors import referral_chain_ids
 
@@ -162,7 +162,7 @@ def run(members: int, joins: int) -> dict:
         user = User.objects.create(username=f"joiner{n}", password=UNUSABLE)
         code = codes[rng.choice(ids)]
         began = time.perf_counter()
-        services.join_network(user, invite_code=code)
+        network.join_network(user, invite_code=code)
         join_ms.append((time.perf_counter() - began) * 1000)
         progress(n + 1, joins, "joins")
     last_join = time.perf_counter()

@@ -22,7 +22,7 @@ def run(orders: int) -> dict:
     from catalog.models import Category, Product, Variant
     from commissions import services as commission_services
     from commissions.services import accrue_commissions
-    from distributors.services import join_network
+    from distributors.network import join_network
     from orders import services as order_services
 
     # mark_paid enqueues accrual on commit; here accrual is timed as its own step.

@@ -9,17 +9,14 @@ product admin's variant inline shows stock read-only.
 """
 
 from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin
 from django.db.models import F
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.admin import ReadOnlyAdmin
+from core.admin import ObjectViewsMixin, ReadOnlyAdmin, object_form_page
 
 from . import inventory
 from .models import StockMovement, Variant
@@ -119,11 +116,15 @@ class AdjustStockForm(forms.Form):
         return cleaned
 
 
-class StockVariantAdminMixin:
+class StockVariantAdminMixin(ObjectViewsMixin):
     """Receive / adjust pages, their links in the list (``stock_links``), and a stock
     typed in the list recorded as a counted adjustment."""
 
     change_form_template = "admin/catalog/variant/change_form.html"
+    object_views = (
+        ("receive", "receive_view", "receive"),
+        ("adjust", "adjust_view", "adjust"),
+    )
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)  # every column but stock
@@ -135,30 +136,15 @@ class StockVariantAdminMixin:
                 reason=_("Counted in the variant list"),
             )
 
-    @admin.display(description=gettext_lazy("Stock"))
+    @admin.display(description=gettext_lazy("Receive / adjust"))
     def stock_links(self, variant):
         return format_html(
-            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            '<a href="{}">{}</a><br><a href="{}">{}</a>',
             reverse("admin:catalog_variant_receive", args=[variant.pk]),
             _("Receive"),
             reverse("admin:catalog_variant_adjust", args=[variant.pk]),
             _("Adjust"),
         )
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/receive/",
-                self.admin_site.admin_view(self.receive_view),
-                name="catalog_variant_receive",
-            ),
-            path(
-                "<int:pk>/adjust/",
-                self.admin_site.admin_view(self.adjust_view),
-                name="catalog_variant_adjust",
-            ),
-            *super().get_urls(),
-        ]
 
     def receive_view(self, request, pk):
         def receive(variant, data):
@@ -193,26 +179,17 @@ class StockVariantAdminMixin:
 
     def _stock_page(self, request, pk, form_class, apply, title):
         """One form page that changes a variant's stock through ``apply``."""
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        variant = get_object_or_404(Variant.objects.select_related("product"), pk=pk)
-        form = form_class(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                done = apply(variant, form.cleaned_data)
-            except inventory.InsufficientStock as short:
-                form.add_error(None, str(short))
-            except ValueError as exc:
-                form.add_error(None, str(exc))
-            else:
-                self.message_user(request, done, messages.SUCCESS)
-                return redirect(reverse("admin:catalog_variant_change", args=[variant.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "variant": variant,
-            "movements": variant.movements.select_related("actor")[:10],
-            "form": form,
-            "title": f"{title}: {variant.sku}",
-        }
-        return TemplateResponse(request, "admin/catalog/variant/stock_form.html", context)
+        return object_form_page(
+            self,
+            request,
+            pk,
+            form_class=form_class,
+            apply=apply,
+            refused=(inventory.InsufficientStock, ValueError),
+            template="admin/catalog/variant/stock_form.html",
+            title=lambda variant: f"{title}: {variant.sku}",
+            queryset=Variant.objects.select_related("product"),
+            extra_context=lambda variant: {
+                "movements": variant.movements.select_related("actor")[:10]
+            },
+        )

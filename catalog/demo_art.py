@@ -6,20 +6,17 @@ that the storefront looks like a shop; real shops upload photographs.
 """
 
 from io import BytesIO
-from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter
+
+from .typeface import cjk_font
 
 SIZE = 800
 SCALE = 2  # drawn at twice the size, then reduced: smooth edges
-CJK_FONTS = [
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-    "/System/Library/Fonts/PingFang.ttc",
-    "C:/Windows/Fonts/msyh.ttc",
-]
+# Part of the pictures' file names: seed_demo redraws a demo picture whose name lacks it.
+# Raise it whenever the drawing (or its font) changes. Version 1 used whatever CJK font
+# the machine had, and drew empty boxes on one without.
+ART_VERSION = 2
 
 # shape, glass colour, cap colour, label colour, ink colour, background top / bottom
 STYLES = {
@@ -31,10 +28,7 @@ STYLES = {
 
 
 def _font(size: int):
-    for path in CJK_FONTS:
-        if Path(path).exists():
-            return ImageFont.truetype(path, size)
-    return ImageFont.load_default(size)
+    return cjk_font(size)
 
 
 def _background(top: str, bottom: str) -> Image.Image:

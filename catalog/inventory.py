@@ -13,13 +13,15 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import Greatest
 from django.utils.translation import gettext as _
 
+from core.errors import ServiceError
+
 from .cache import bump_catalog_version
 from .models import Product, StockMovement, Variant
 
 Kind = StockMovement.Kind
 
 
-class InsufficientStock(Exception):
+class InsufficientStock(ServiceError):
     """Taking ``wanted`` of a variant that has only ``available``."""
 
     def __init__(self, variant_id: int, available: int, wanted: int):

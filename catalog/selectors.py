@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import (
+    Case,
     Count,
     Exists,
     F,
@@ -28,6 +29,7 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
 from django.http import Http404
 from django.utils.translation import get_language
@@ -118,6 +120,26 @@ def root_categories() -> list[Category]:
     )
 
 
+def category_index() -> list[Category]:
+    """Every active top category with its cover, each with ``subcategories``: the active
+    categories below it, in tree order (the 分类 page). Two queries, cached."""
+
+    def build():
+        roots = root_categories()
+        hidden: set[int] = set()  # inactive, or under an inactive category
+        by_tree: dict[int, list[Category]] = {}
+        for category in Category.objects.filter(level__gt=0).order_by("tree_id", "lft"):
+            if not category.is_active or category.parent_id in hidden:
+                hidden.add(category.pk)
+            else:
+                by_tree.setdefault(category.tree_id, []).append(category)
+        for root in roots:
+            root.subcategories = by_tree.get(root.tree_id, [])
+        return roots
+
+    return cached(("categories",), build)
+
+
 def featured_products(limit: int = FEATURED_LIMIT) -> list[Product]:
     """Featured products (推荐) first, then the newest, to fill the home page."""
     products = product_cards(Product.objects.visible()).order_by(
@@ -156,29 +178,66 @@ def filter_products(products: QuerySet[Product], filters: dict) -> QuerySet[Prod
     return product_cards(products).order_by(*SORTS.get(sort, SORTS["newest"]))
 
 
+# Relevance tiers of a search hit: its name (or SKU), then its category (or a category
+# above it) or a spec value (香型: 酱香型), then its description only. A tier outweighs
+# any full-text rank inside the one below.
+NAME_TIER, CATEGORY_OR_SPEC_TIER, DESCRIPTION_TIER = 30.0, 20.0, 10.0
+
+
 def search(products: QuerySet[Product], text: str) -> QuerySet[Product]:
-    """Full-text search on PostgreSQL ('simple' config: no stemming, any language),
-    plus a substring match, since Chinese has no spaces between words ("茅台" must
-    find "茅台镇酱香"). SQLite gets the substring match only. Annotates ``rank``.
+    """Products matching ``text`` in their name, SKU, category names (the category's
+    own and its ancestors': "白酒" finds the 酱香型 baijiu), spec values or description,
+    annotated with ``rank``: name matches first, then category or spec, then description.
+
+    A substring match, since Chinese has no spaces between words ("茅台" must find
+    "茅台镇酱香"), plus full-text search on PostgreSQL ('simple' config: no stemming,
+    any language) for several words. Subqueries only, so a product is listed once and
+    the listing's aggregates over variants stay right; one query with the page.
     """
-    contains = (
+    in_name = (
         Q(name__icontains=text)
         | Q(name_en__icontains=text)
-        | Q(description__icontains=text)
-        | Q(description_en__icontains=text)
-        | Q(variants__sku__iexact=text)
+        | Exists(Variant.objects.filter(product=OuterRef("pk"), sku__iexact=text))
     )
-    if connection.vendor != "postgresql":
-        matching = Product.objects.filter(contains).values("pk")
-        return products.filter(pk__in=matching).annotate(rank=Value(0.0, output_field=FloatField()))
-    vector = SearchVector("name", "name_en", weight="A", config="simple") + SearchVector(
-        "description", "description_en", weight="B", config="simple"
+    in_category_or_spec = Exists(
+        Category.objects.filter(
+            Q(name__icontains=text) | Q(name_en__icontains=text),
+            tree_id=OuterRef("category__tree_id"),
+            lft__lte=OuterRef("category__lft"),
+            rght__gte=OuterRef("category__rght"),
+        )
+    ) | Exists(
+        ProductSpec.objects.filter(
+            Q(value__icontains=text) | Q(value_en__icontains=text), product=OuterRef("pk")
+        )
     )
-    query = SearchQuery(text, config="simple", search_type="websearch")
-    matching = (
-        Product.objects.annotate(document=vector).filter(Q(document=query) | contains).values("pk")
+    in_description = Q(description__icontains=text) | Q(description_en__icontains=text)
+    if connection.vendor == "postgresql":
+        query = SearchQuery(text, config="simple", search_type="websearch")
+        name_vector = SearchVector("name", "name_en", config="simple")
+        description_vector = SearchVector("description", "description_en", config="simple")
+        in_name |= Exists(
+            Product.objects.annotate(document=name_vector).filter(pk=OuterRef("pk"), document=query)
+        )
+        in_description |= Exists(
+            Product.objects.annotate(document=description_vector).filter(
+                pk=OuterRef("pk"), document=query
+            )
+        )
+        vector = SearchVector("name", "name_en", weight="A", config="simple") + SearchVector(
+            "description", "description_en", weight="B", config="simple"
+        )
+        text_rank = SearchRank(vector, query)
+    else:
+        text_rank = Value(0.0, output_field=FloatField())
+    tier = Case(
+        When(in_name, then=Value(NAME_TIER)),
+        When(in_category_or_spec, then=Value(CATEGORY_OR_SPEC_TIER)),
+        default=Value(DESCRIPTION_TIER),
+        output_field=FloatField(),
     )
-    return products.filter(pk__in=matching).annotate(rank=SearchRank(vector, query))
+    matching = Product.objects.filter(in_name | in_category_or_spec | in_description)
+    return products.filter(pk__in=matching.values("pk")).annotate(rank=tier + text_rank)
 
 
 def paginate(products: QuerySet[Product], number, per_page: int | None = None) -> Page:

@@ -6,9 +6,11 @@ from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.template.backends.utils import csrf_input
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
 
 from . import selectors
 from .cache import catalog_version
@@ -26,6 +28,22 @@ def home(request):
     return _cached_page(
         request, "catalog/_home_content.html", lambda: ("", selectors.home()), params=()
     )
+
+
+def categories(request):
+    """Every category (分类), the middle tab of the phone's tab bar."""
+    return _cached_page(
+        request,
+        "catalog/_categories_content.html",
+        lambda: (_("Categories"), {"categories": selectors.category_index()}),
+        params=(),
+    )
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links: send them to the static one."""
+    return redirect(static("img/favicon.ico"))
 
 
 def category(request, slug):

@@ -12,15 +12,27 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonAdmin, run_for_each
+from core.admin import (
+    NoSaveButtonsMixin,
+    ObjectViewsMixin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    SingletonAdmin,
+    cny_column,
+    object_form_page,
+    run_for_each,
+)
+from core.templatetags.money import percent
 
 from . import selectors, services, withdrawals
+from .forms import CommissionPlanForm, GradeRateForm
 from .models import (
     Commission,
     CommissionOverride,
     CommissionPlan,
     GradeRate,
     LedgerEntry,
+    PayoutMethod,
     PayoutSettings,
     Withdrawal,
 )
@@ -41,6 +53,7 @@ class FrozenAwareInline(admin.TabularInline):
 
 class GradeRateInline(FrozenAwareInline):
     model = GradeRate
+    form = GradeRateForm
 
 
 class CommissionOverrideInline(FrozenAwareInline):
@@ -53,25 +66,90 @@ class CommissionPlanAdmin(admin.ModelAdmin):
     """Plan versions: a frozen (once active) version is read-only; change a plan by
     making a new version, editing the draft, previewing it and activating it."""
 
+    form = CommissionPlanForm
     list_display = (
         "name",
         "version",
         "is_active",
         "is_frozen",
         "levels",
-        "level_1_rate",
-        "level_2_rate",
-        "level_3_rate",
-        "payout_cap",
+        "level_1_percent",
+        "level_2_percent",
+        "level_3_percent",
+        "payout_cap_percent",
         "allows_self_purchase",
-        "self_purchase_rule",
         "created_at",
     )
     list_filter = ("is_active", "is_frozen")
-    readonly_fields = ("is_active", "is_frozen", "version", "previous")
+    # Rates are typed as percentages (CommissionPlanForm); a frozen version shows
+    # them the same way, read-only.
+    RATE_FIELDS = {
+        "level_1_rate": "level_1_percent",
+        "level_2_rate": "level_2_percent",
+        "level_3_rate": "level_3_percent",
+        "payout_cap": "payout_cap_percent",
+        "withdrawal_fee_rate": "withdrawal_fee_percent",
+        "payout_methods": "payout_method_names",
+    }
+    fieldsets = (
+        (None, {"fields": (("name", "name_en"), "version", "previous", "is_active", "is_frozen")}),
+        (
+            gettext_lazy("Levels and rates"),
+            {
+                "fields": (
+                    "levels",
+                    ("level_1_rate", "level_2_rate", "level_3_rate"),
+                    "payout_cap",
+                    "compresses",
+                )
+            },
+        ),
+        (
+            gettext_lazy("A distributor's own orders"),
+            {"fields": ("allows_self_purchase", "self_purchase_rule")},
+        ),
+        (
+            gettext_lazy("Withdrawals"),
+            {"fields": ("freeze_days", "min_withdrawal", "withdrawal_fee_rate", "payout_methods")},
+        ),
+    )
+    readonly_fields = ("is_active", "is_frozen", "version", "previous", *RATE_FIELDS.values())
     inlines = [GradeRateInline, CommissionOverrideInline]
     actions = ["make_new_version", "activate"]
     change_form_template = "admin/commissions/commissionplan/change_form.html"
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None or self.has_change_permission(request, obj):
+            return self.fieldsets
+        shown = self.RATE_FIELDS
+        return [
+            (title, {**options, "fields": _renamed(options["fields"], shown)})
+            for title, options in self.fieldsets
+        ]
+
+    @admin.display(description=gettext_lazy("level 1 rate"), ordering="level_1_rate")
+    def level_1_percent(self, plan):
+        return percent(plan.level_1_rate)
+
+    @admin.display(description=gettext_lazy("level 2 rate"), ordering="level_2_rate")
+    def level_2_percent(self, plan):
+        return percent(plan.level_2_rate)
+
+    @admin.display(description=gettext_lazy("level 3 rate"), ordering="level_3_rate")
+    def level_3_percent(self, plan):
+        return percent(plan.level_3_rate) if plan.levels >= 3 else "-"
+
+    @admin.display(description=gettext_lazy("payout cap"), ordering="payout_cap")
+    def payout_cap_percent(self, plan):
+        return percent(plan.payout_cap)
+
+    @admin.display(description=gettext_lazy("withdrawal fee"))
+    def withdrawal_fee_percent(self, plan):
+        return percent(plan.withdrawal_fee_rate)
+
+    @admin.display(description=gettext_lazy("payout methods"))
+    def payout_method_names(self, plan):
+        return "、".join(str(PayoutMethod(m).label) for m in plan.payout_methods)
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.is_frozen:
@@ -131,6 +209,16 @@ class CommissionPlanAdmin(admin.ModelAdmin):
             self.message_user(request, "; ".join(exc.messages), messages.ERROR)
         else:
             self.message_user(request, _("“%(plan)s” is now the active plan.") % {"plan": plan})
+
+
+def _renamed(fields, names: dict) -> tuple:
+    """A fieldset's fields (names or tuples of names) with some names replaced."""
+    return tuple(
+        tuple(names.get(f, f) for f in field)
+        if isinstance(field, tuple)
+        else names.get(field, field)
+        for field in fields
+    )
 
 
 class PreviewForm(forms.Form):
@@ -239,15 +327,16 @@ def excel_safe(value) -> str:
 
 
 @admin.register(Withdrawal)
-class WithdrawalAdmin(admin.ModelAdmin):
-    """Withdrawals are changed only by the actions, which call the services."""
+class WithdrawalAdmin(NoSaveButtonsMixin, ObjectViewsMixin, admin.ModelAdmin):
+    """Withdrawals are changed only by the services: through the list's actions, or
+    the approve and reject pages of one withdrawal (the same forms and services)."""
 
     # Fits 1280 px beside the filters: fee and review time are on the withdrawal's page.
     list_display = (
         "id",
         "distributor",
-        "amount",
-        "net_amount",
+        "amount_cny",
+        "net_amount_cny",
         "method",
         "account",
         "status",
@@ -265,9 +354,38 @@ class WithdrawalAdmin(admin.ModelAdmin):
     )
     list_select_related = ("distributor__user", "reviewer")
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Withdrawal._meta.fields]
+    amount_cny = cny_column(Withdrawal, "amount")
+    fee_cny = cny_column(Withdrawal, "fee")
+    net_amount_cny = cny_column(Withdrawal, "net_amount")
+    # The request token (a double-submit guard) is no business of staff.
+    fieldsets = (
+        (None, {"fields": ("distributor", "status", "created_at")}),
+        (
+            gettext_lazy("Amounts"),
+            {"fields": ("amount_cny", "fee_cny", "net_amount_cny")},
+        ),
+        (
+            gettext_lazy("Pay to"),
+            {"fields": ("method", "account_name", "account_number")},
+        ),
+        (
+            gettext_lazy("Review"),
+            {"fields": ("reviewer", "reviewed_at", "payout_reference", "reject_reason")},
+        ),
+    )
+    readonly_fields = [
+        *(f.name for f in Withdrawal._meta.fields),
+        "amount_cny",
+        "fee_cny",
+        "net_amount_cny",
+    ]
     inlines = [LedgerEntryInline]
     actions = ["pay_automatically", "approve", "reject", "export_csv"]
+    change_form_template = "admin/commissions/withdrawal/change_form.html"
+    object_views = (
+        ("approve", "approve_view", "approve"),
+        ("reject", "reject_view", "reject"),
+    )
 
     @admin.display(description=gettext_lazy("account"), ordering="account_name")
     def account(self, withdrawal):
@@ -282,6 +400,50 @@ class WithdrawalAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def approve_view(self, request, pk):
+        """Mark one withdrawal paid by hand, from its own page (as the approve action)."""
+
+        def approve(withdrawal, data):
+            withdrawals.approve_withdrawal(
+                withdrawal,
+                reviewer=request.user,
+                payout_reference=data[f"reference_{withdrawal.pk}"],
+            )
+            return _("Withdrawal #%(number)s marked paid.") % {"number": withdrawal.pk}
+
+        return self._review_one(
+            request, pk, PayoutReferencesForm, approve, "approve", _("Mark withdrawal paid"), "pay"
+        )
+
+    def reject_view(self, request, pk):
+        """Reject one withdrawal from its own page (as the reject action)."""
+
+        def reject(withdrawal, data):
+            withdrawals.reject_withdrawal(withdrawal, reviewer=request.user, reason=data["reason"])
+            return _("Withdrawal #%(number)s rejected; the amount is available again.") % {
+                "number": withdrawal.pk
+            }
+
+        return self._review_one(
+            request, pk, RejectForm, reject, "reject", _("Reject withdrawal"), "change"
+        )
+
+    def _review_one(self, request, pk, form_class, apply, action, title, permission):
+        return object_form_page(
+            self,
+            request,
+            pk,
+            form_class=form_class,
+            apply=apply,
+            refused=withdrawals.WithdrawalError,
+            template="admin/commissions/withdrawal/review.html",
+            title=lambda withdrawal: f"{title} #{withdrawal.pk}",
+            permission=permission,
+            queryset=Withdrawal.objects.select_related("distributor__user"),
+            form_kwargs=lambda withdrawal: {"withdrawals": [withdrawal]},
+            extra_context=lambda withdrawal: {"action": action},
+        )
 
     def _open_ones(self, request, queryset) -> list[Withdrawal]:
         open_ones = list(

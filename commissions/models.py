@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core.models import SingletonModel
@@ -18,6 +19,11 @@ rate_field_kwargs = {
     "default": Decimal("0"),
     "validators": [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
 }
+
+
+def _as_percent(rate: Decimal) -> str:
+    """0.1000 -> "10%": how merchants read a rate."""
+    return f"{(rate * 100).normalize():f}%"
 
 
 class FrozenPlan(Exception):
@@ -68,7 +74,17 @@ class CommissionPlan(models.Model):
     excluded): 0.1000 is 10%.
     """
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(
+        _("name"),
+        max_length=100,
+        help_text=_("Distributors see it with their commissions; in Chinese."),
+    )
+    name_en = models.CharField(
+        _("name (English)"),
+        max_length=100,
+        blank=True,
+        help_text=_("Shown to distributors who read the site in English; empty: the name."),
+    )
     version = models.PositiveIntegerField(_("version"), default=1)
     previous = models.ForeignKey(
         "self",
@@ -196,6 +212,13 @@ class CommissionPlan(models.Model):
             if kept:
                 raise ValidationError(kept) from None
 
+    @property
+    def display_name(self) -> str:
+        """The name distributors read, in their language."""
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
+        return self.name
+
     def rates(self) -> list[Decimal]:
         """The rate of each earning level, level 1 first."""
         return [self.level_1_rate, self.level_2_rate, self.level_3_rate][: self.levels]
@@ -216,7 +239,7 @@ class CommissionPlan(models.Model):
         if sum(self.rates()) > self.payout_cap:
             raise ValidationError(
                 _("The level rates add up to %(sum)s, more than the payout cap %(cap)s.")
-                % {"sum": sum(self.rates()), "cap": self.payout_cap}
+                % {"sum": _as_percent(sum(self.rates())), "cap": _as_percent(self.payout_cap)}
             )
 
 
@@ -436,7 +459,9 @@ class Withdrawal(models.Model):
     The amount is held (moved from available to held) when it is requested;
     the merchant then pays it (the hold is spent) or rejects it (the hold
     returns to available). `fee` is what the merchant keeps, `net_amount`
-    what reaches the account. Written by commissions.withdrawals only.
+    what reaches the account. Written by commissions.withdrawals only, whose
+    conditional updates decide what may follow what: REQUESTED -> PAID, REJECTED
+    or PAYING; PAYING -> PAID or FAILED.
     """
 
     class Status(models.TextChoices):
@@ -445,15 +470,6 @@ class Withdrawal(models.Model):
         PAID = "paid", _("Paid")
         REJECTED = "rejected", _("Rejected")
         FAILED = "failed", _("Payout failed")  # the gateway refused; the hold returned
-
-    # The one place that decides what may follow what.
-    TRANSITIONS = {
-        Status.REQUESTED: {Status.PAID, Status.REJECTED, Status.PAYING},
-        Status.PAYING: {Status.PAID, Status.FAILED},
-        Status.PAID: set(),
-        Status.REJECTED: set(),
-        Status.FAILED: set(),
-    }
 
     distributor = models.ForeignKey(
         "distributors.Distributor",
@@ -530,9 +546,6 @@ class Withdrawal(models.Model):
     def payout_bill_no(self) -> str:
         """Our number for this withdrawal's transfer at the gateway: one, forever."""
         return f"WD{self.pk:012d}"
-
-    def can_become(self, status: str) -> bool:
-        return status in self.TRANSITIONS[self.Status(self.status)]
 
     @property
     def masked_account_number(self) -> str:

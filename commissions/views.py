@@ -50,7 +50,7 @@ def withdraw(request):
         try:
             withdrawal = withdrawals.request_withdrawal(distributor, **form.cleaned_data)
         except withdrawals.WithdrawalError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            exc.add_to(form)
         else:
             messages.success(
                 request,

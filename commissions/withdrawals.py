@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from accounts import wechat
 from core import outbox
+from core.errors import ServiceError
 from core.money import ZERO, format_cny, to_cents
 from distributors.models import Distributor
 from payments import transfers
@@ -41,13 +42,11 @@ from .services import active_plan
 logger = logging.getLogger(__name__)
 
 
-class WithdrawalError(Exception):
+class WithdrawalError(ServiceError):
     """A withdrawal request or review refused; str() is a message for people.
 
     `field` names the form field the message belongs to (None: the whole form).
     """
-
-    field: str | None = None
 
 
 class WithdrawalsClosed(WithdrawalError):

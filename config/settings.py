@@ -297,7 +297,6 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(
 )
 
 # --- Business settings ------------------------------------------------------------
-CURRENCY = "CNY"
 # Unpaid orders are cancelled (and their stock returned) after this many minutes.
 ORDER_PAYMENT_TIMEOUT = timedelta(minutes=env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30))
 SHIPPING_FLAT_FEE = Decimal(env.str("SHIPPING_FLAT_FEE", default="10.00"))
@@ -416,6 +415,15 @@ AUTO_CONFIRM_DAYS = env.int("AUTO_CONFIRM_DAYS", default=10)
 AFTER_SALE_DAYS = env.int("AFTER_SALE_DAYS", default=7)
 # Carriers whose tracking the sandbox adapter answers (real adapters register their own codes).
 TRACKING_SANDBOX_CARRIERS = env.list("TRACKING_SANDBOX_CARRIERS", default=["sandbox"])
+# Who tracks the real carriers' parcels: "sandbox" (nobody: staff type the steps; the
+# sandbox carrier of a demo site is tracked anyway) or "kuaidi100" (快递100, keys below).
+TRACKING_ADAPTER = env.str("TRACKING_ADAPTER", default="sandbox")
+KUAIDI100_CUSTOMER = env.str("KUAIDI100_CUSTOMER", default="")  # 公司编号 (customer)
+KUAIDI100_KEY = env.str("KUAIDI100_KEY", default="")  # 授权key
+# Our own random string (up to 32 characters): Kuaidi100 signs its pushes with it.
+KUAIDI100_SALT = env.str("KUAIDI100_SALT", default="")
+KUAIDI100_BASE_URL = env.str("KUAIDI100_BASE_URL", default="https://poll.kuaidi100.com")
+KUAIDI100_TIMEOUT = env.float("KUAIDI100_TIMEOUT", default=10.0)  # seconds per call
 # Links in emails point here (the site's public address).
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 

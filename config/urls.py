@@ -4,15 +4,19 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
+from catalog import views as catalog_views
 from core import health
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     # Gateways post here server-to-server: no language prefix, no session.
     path("payments/", include("payments.urls")),
+    # The tracking aggregator pushes parcels' news here, server-to-server too.
+    path("tracking/", include("orders.tracking.urls")),
     path("r/", include("distributors.referral_urls")),
     path("health/", health.health, name="health"),
     path("health/live/", health.live, name="health-live"),
+    path("favicon.ico", catalog_views.favicon, name="favicon"),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),

@@ -1,6 +1,14 @@
+from collections.abc import Callable
+
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from core.money import format_cny
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -19,6 +27,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
+    # Rows without the record's own text above them (its __str__ shows codes and ids).
+    template = "admin/edit_inline/tabular_records.html"
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -58,3 +68,116 @@ def run_for_each(modeladmin, request, objects, action, done_message, *, refused,
             done += 1
     if done:
         modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+
+class ObjectViewsMixin:
+    """Pages under one object's admin URL (``<pk>/<route>/``), such as "ship" or "move".
+
+    ``object_views`` lists (route, method name, url name suffix); the URL is named
+    ``admin:<app>_<model>_<suffix>``. The methods usually end in ``object_form_page``.
+    """
+
+    object_views: tuple[tuple[str, str, str], ...] = ()
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            *(
+                path(
+                    f"<int:pk>/{route}/",
+                    self.admin_site.admin_view(getattr(self, method)),
+                    name=f"{opts.app_label}_{opts.model_name}_{suffix}",
+                )
+                for route, method, suffix in self.object_views
+            ),
+            *super().get_urls(),
+        ]
+
+
+def object_form_page(
+    modeladmin,
+    request,
+    pk,
+    *,
+    form_class,
+    apply: Callable,
+    refused: type[Exception] | tuple[type[Exception], ...],
+    template: str,
+    title: Callable,
+    permission: str = "change",
+    queryset=None,
+    form_kwargs: Callable | None = None,
+    error_field: str | None = None,
+    extra_context: Callable | None = None,
+):
+    """One object's page with a form that calls a service (ship, move, approve…).
+
+    Staff without ``has_<permission>_permission`` get 403 before the object is
+    looked up (404 if it is not in ``queryset``). A valid POST calls
+    ``apply(obj, cleaned_data)``, which returns the message to tell; the browser
+    then goes back to the object's change page. A refusal (an exception of the
+    ``refused`` types, whose text is for staff) shows on the form, on
+    ``error_field`` or above it, and keeps what was typed.
+
+    The template gets ``original`` and the object under its model name (``order``),
+    ``form``, ``title`` (``title(obj)``), ``media`` and ``extra_context(obj)``.
+    """
+    if not getattr(modeladmin, f"has_{permission}_permission")(request):
+        raise PermissionDenied
+    obj = get_object_or_404(
+        queryset if queryset is not None else modeladmin.model._default_manager, pk=pk
+    )
+    data = request.POST if request.method == "POST" else None
+    form = form_class(data, **(form_kwargs(obj) if form_kwargs else {}))
+    if data is not None and form.is_valid():
+        try:
+            done = apply(obj, form.cleaned_data)
+        except refused as exc:
+            form.add_error(error_field, str(exc))
+        else:
+            modeladmin.message_user(request, done, messages.SUCCESS)
+            opts = modeladmin.model._meta
+            return HttpResponseRedirect(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+            )
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "opts": opts,
+        "original": obj,
+        opts.model_name: obj,
+        "form": form,
+        "media": modeladmin.media + form.media,
+        "title": title(obj),
+        **(extra_context(obj) if extra_context else {}),
+    }
+    return TemplateResponse(request, template, context)
+
+
+class NoSaveButtonsMixin:
+    """A change page where every field is read-only: no "Save" buttons (they would
+    save nothing), only "Close". Its work is done by actions and object pages."""
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if change:
+            context.update(
+                show_save=False, show_save_and_continue=False, show_save_and_add_another=False
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+def cny_column(model, field: str, description=None):
+    """A column (or read-only field) showing a money field as ¥1,299.00.
+
+    Name it ``<field>_cny``: mall.css right-aligns such columns. The header is
+    the field's own verbose name unless ``description`` is given.
+    """
+
+    @admin.display(
+        description=description or model._meta.get_field(field).verbose_name, ordering=field
+    )
+    def column(self, obj):
+        return format_html('<span class="money">{}</span>', format_cny(getattr(obj, field)))
+
+    column.__name__ = f"{field}_cny"
+    return column

@@ -4,7 +4,7 @@ from mptt.admin import MPTTModelAdmin
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonAdmin, run_for_each
 
-from . import services
+from . import applications, grades, network
 from .admin_move import DistributorMoveAdmin, MoveDistributorMixin
 from .models import (
     CustomerBinding,
@@ -30,7 +30,7 @@ def _run_for_each(modeladmin, request, queryset, service, done_message) -> None:
         queryset.order_by("pk"),
         lambda obj: service(obj, request.user),
         done_message,
-        refused=services.DistributorError,
+        refused=network.DistributorError,
         level=messages.WARNING,
     )
 
@@ -53,7 +53,7 @@ class GradeChangeInline(ReadOnlyInline):
 class DistributorAdmin(MoveDistributorMixin, MPTTModelAdmin):
     """The network as an indented tree (no drag and drop: it does not scale).
 
-    Only the grade is edited here, through services.set_grade (recorded as a
+    Only the grade is edited here, through grades.set_grade (recorded as a
     GradeChange); status changes go through the actions, and the parent
     through the locked tree services.
     """
@@ -84,7 +84,7 @@ class DistributorAdmin(MoveDistributorMixin, MPTTModelAdmin):
         # Through the service, so the change is recorded with the staff member
         # (status moves only by the actions, the parent only by tree services).
         if "grade" in form.changed_data:
-            services.set_grade(obj, form.cleaned_data["grade"], actor=request.user)
+            grades.set_grade(obj, form.cleaned_data["grade"], actor=request.user)
 
     @admin.action(description=gettext_lazy("Suspend the selected distributors"))
     def suspend(self, request, queryset):
@@ -92,7 +92,7 @@ class DistributorAdmin(MoveDistributorMixin, MPTTModelAdmin):
             self,
             request,
             queryset,
-            lambda obj, user: services.suspend_distributor(obj, actor=user),
+            lambda obj, user: network.suspend_distributor(obj, actor=user),
             ngettext_lazy(
                 "%(count)d distributor suspended.", "%(count)d distributors suspended.", "count"
             ),
@@ -104,7 +104,7 @@ class DistributorAdmin(MoveDistributorMixin, MPTTModelAdmin):
             self,
             request,
             queryset,
-            lambda obj, user: services.reactivate_distributor(obj, actor=user),
+            lambda obj, user: network.reactivate_distributor(obj, actor=user),
             ngettext_lazy(
                 "%(count)d distributor reactivated.", "%(count)d distributors reactivated.", "count"
             ),
@@ -159,7 +159,7 @@ class DistributorApplicationAdmin(admin.ModelAdmin):
             self,
             request,
             queryset,
-            lambda obj, user: services.approve_application(
+            lambda obj, user: applications.approve_application(
                 obj, reviewer=user, note=obj.review_note
             ),
             ngettext_lazy(
@@ -173,7 +173,9 @@ class DistributorApplicationAdmin(admin.ModelAdmin):
             self,
             request,
             queryset,
-            lambda obj, user: services.reject_application(obj, reviewer=user, note=obj.review_note),
+            lambda obj, user: applications.reject_application(
+                obj, reviewer=user, note=obj.review_note
+            ),
             ngettext_lazy(
                 "%(count)d application rejected.", "%(count)d applications rejected.", "count"
             ),

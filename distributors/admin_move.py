@@ -2,16 +2,14 @@
 recruiter, through the same locked service as everything else."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import services
+from core.admin import ObjectViewsMixin, object_form_page
+
+from . import network
 from .models import Distributor, DistributorMove
 
 
@@ -31,48 +29,31 @@ class MoveForm(forms.Form):
         field.widget.choices = field.choices
 
 
-class MoveDistributorMixin:
+class MoveDistributorMixin(ObjectViewsMixin):
     """Adds /admin/distributors/distributor/<pk>/move/ to the distributor admin."""
 
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/move/",
-                self.admin_site.admin_view(self.move_view),
-                name="distributors_distributor_move",
-            ),
-            *super().get_urls(),
-        ]
+    object_views = (("move", "move_view", "move"),)
 
     def move_view(self, request, pk):
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        distributor = get_object_or_404(Distributor.objects.select_related("user"), pk=pk)
-        form = MoveForm(request.POST or None, admin_site=self.admin_site)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.move_distributor(
-                    distributor,
-                    form.cleaned_data["new_parent"],
-                    actor=request.user,
-                    reason=form.cleaned_data["reason"],
-                )
-            except services.DistributorError as exc:
-                form.add_error("new_parent", str(exc))
-            else:
-                self.message_user(
-                    request, _("%(name)s was moved.") % {"name": distributor}, messages.SUCCESS
-                )
-                return redirect(reverse("admin:distributors_distributor_change", args=[pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": distributor,
-            "form": form,
-            "media": self.media + form.media,
-            "title": _("Move %(name)s") % {"name": distributor},
-        }
-        return TemplateResponse(request, "admin/distributors/distributor/move.html", context)
+        def move(distributor, data):
+            network.move_distributor(
+                distributor, data["new_parent"], actor=request.user, reason=data["reason"]
+            )
+            return _("%(name)s was moved.") % {"name": distributor}
+
+        return object_form_page(
+            self,
+            request,
+            pk,
+            form_class=MoveForm,
+            apply=move,
+            refused=network.DistributorError,
+            template="admin/distributors/distributor/move.html",
+            title=lambda distributor: _("Move %(name)s") % {"name": distributor},
+            queryset=Distributor.objects.select_related("user"),
+            form_kwargs=lambda distributor: {"admin_site": self.admin_site},
+            error_field="new_parent",
+        )
 
 
 class DistributorMoveAdmin(admin.ModelAdmin):

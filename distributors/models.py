@@ -157,13 +157,13 @@ class Distributor(MPTTModel):
     def save(self, *args, **kwargs):
         """Save the distributor's own fields, never its place in the tree.
 
-        Joins and moves go through distributors.services (unplaced insert, then
+        Joins and moves go through distributors.network (unplaced insert, then
         placement under the tree lock). A plain save of a stale instance must not
         write old lft/rght/parent values back over a renumbering that happened
         since it was loaded.
         """
         if self._state.adding:
-            raise TypeError("create distributors with distributors.services.join_network()")
+            raise TypeError("create distributors with distributors.network.join_network()")
         if kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
                 f.name
@@ -171,7 +171,7 @@ class Distributor(MPTTModel):
                 if not f.primary_key and f.name not in STRUCTURAL_FIELDS
             ]
         elif STRUCTURAL_FIELDS & set(kwargs["update_fields"]):
-            raise TypeError("move distributors with distributors.services.move_distributor()")
+            raise TypeError("move distributors with distributors.network.move_distributor()")
         # Model.save, not MPTTModel.save: nothing structural can change here.
         models.Model.save(self, *args, **kwargs)
 

@@ -10,7 +10,7 @@ from django.core.cache import cache
 
 from core.task_policy import RETRY_POLICY
 
-from . import selectors, services, tree
+from . import grades, selectors, tree
 
 NIGHTLY_CHUNK = 200  # distributors per task: each chunk stays far below the time limit
 
@@ -34,12 +34,12 @@ def place_unplaced_members() -> int:
 
 @shared_task(name="distributors.tasks.evaluate_grades_after_order", **RETRY_POLICY)
 def evaluate_grades_after_order(order_id: int) -> int:
-    return services.evaluate_grades_after_order(order_id)
+    return grades.evaluate_grades_after_order(order_id)
 
 
 @shared_task(name="distributors.tasks.evaluate_grades", **RETRY_POLICY)
 def evaluate_grades(distributor_ids: list[int]) -> int:
-    return services.evaluate_grades(distributor_ids)
+    return grades.evaluate_grades(distributor_ids)
 
 
 @shared_task(name="distributors.tasks.evaluate_all_grades", **RETRY_POLICY)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import etag, require_GET
 
-from . import qr, selectors, services
+from . import applications, network, qr, selectors
 from .forms import ApplicationForm
 from .middleware import referral_code, remember_referral
 from .models import Distributor, DistributorApplication
@@ -68,11 +68,9 @@ def join(request):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            application = services.apply_to_join(request.user, **form.cleaned_data)
-        except services.DistributorError as exc:
-            form.add_error(
-                "invite_code" if isinstance(exc, services.UnknownInviteCode) else None, str(exc)
-            )
+            application = applications.apply_to_join(request.user, **form.cleaned_data)
+        except network.DistributorError as exc:
+            exc.add_to(form)  # an unknown invite code on its field, the rest above the form
         else:
             if application.status == DistributorApplication.Status.APPROVED:
                 messages.success(request, _("You are now a distributor. Share your link to earn."))

@@ -1,17 +1,24 @@
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from core.admin import ReadOnlyInline, SingletonAdmin
+from core.admin import (
+    NoSaveButtonsMixin,
+    ObjectViewsMixin,
+    ReadOnlyInline,
+    SingletonAdmin,
+    cny_column,
+    object_form_page,
+    run_for_each,
+)
 from core.money import format_cny
+from distributors.models import Distributor
 from payments import services as payment_services
 
-from . import aftersale, services
+from . import admin_shipping, aftersale, refunds, services
 from .forms import ShipForm
 from .models import (
     AfterSaleLine,
@@ -23,26 +30,84 @@ from .models import (
     ShippingSettings,
     TrackingEvent,
 )
-from .tracking import get_adapter
+from .tracking import TrackingError
+
+# What the order and refund services refuse with, in words for staff.
+REFUSED = (services.OrderError, payment_services.PaymentError)
+
+# Event notes the services write in English, shown in the reader's language. A note
+# may start with one and go on with more ("receipt confirmed automatically",
+# "after-sale 12: damaged ¥30.00"); the rest of a note (a tracking number, a
+# payment reference) reads as stored.
+EVENT_NOTES = {
+    services.RECEIPT_NOTE: pgettext_lazy("order event", "receipt confirmed"),
+    "automatically": pgettext_lazy("order event", "automatically"),
+    "delivered by carrier": pgettext_lazy("order event", "delivered by carrier"),
+    "payment timeout": pgettext_lazy("order event", "payment timeout"),
+    "cancelled by shopper": pgettext_lazy("order event", "cancelled by shopper"),
+    "cancelled by merchant": pgettext_lazy("order event", "cancelled by merchant"),
+    "refunded by merchant": pgettext_lazy("order event", "refunded by merchant"),
+    "order no longer payable": pgettext_lazy("order event", "order no longer payable"),
+    "after-sale": pgettext_lazy("order event", "after-sale"),
+}
+CANCELLED_BY_MERCHANT = "cancelled by merchant"
+REFUNDED_BY_MERCHANT = "refunded by merchant"
+
+
+def event_note(note: str) -> str:
+    """A stored event note in the reader's language (see EVENT_NOTES)."""
+    for english in sorted(EVENT_NOTES, key=len, reverse=True):
+        if note == english:
+            return str(EVENT_NOTES[english])
+        if note.startswith(english + " "):
+            return f"{EVENT_NOTES[english]} {event_note(note[len(english) + 1 :])}"
+    return note
+
+
+def status_label(value: str) -> str:
+    """An order status code as its name (待付款), or nothing for no status."""
+    return str(Order.Status(value).label) if value in Order.Status.values else value
+
+
+def distributor_link(distributor: Distributor | None) -> str:
+    """The distributor's name, linked to their page in the admin."""
+    if distributor is None:
+        return "-"
+    return format_html(
+        '<a href="{}">{}</a>',
+        reverse("admin:distributors_distributor_change", args=[distributor.pk]),
+        distributor.user.get_username(),
+    )
 
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ("product_name", "variant_name", "sku", "unit_price", "quantity", "line_total")
+    fields = ("product_name", "variant_name", "sku", "unit_price_cny", "quantity", "line_total_cny")
     readonly_fields = fields
+    unit_price_cny = cny_column(OrderLine, "unit_price")
+    line_total_cny = cny_column(OrderLine, "line_total")
 
 
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
-    fields = ("created_at", "from_status", "to_status", "actor", "note")
+    fields = ("created_at", "from_label", "to_label", "actor", "note_shown")
     readonly_fields = fields
 
+    @admin.display(description=gettext_lazy("from"))
+    def from_label(self, event):
+        return status_label(event.from_status) or "-"
 
-class ServiceWrittenAdmin(admin.ModelAdmin):
+    @admin.display(description=gettext_lazy("to"))
+    def to_label(self, event):
+        return status_label(event.to_status)
+
+    @admin.display(description=gettext_lazy("note"))
+    def note_shown(self, event):
+        return event_note(event.note) or "-"
+
+
+class ServiceWrittenAdmin(ObjectViewsMixin, admin.ModelAdmin):
     """Rows written by services only: no add or delete; extra views and actions call services."""
-
-    # (route under the object, method name, url name suffix)
-    object_views: tuple[tuple[str, str, str], ...] = ()
 
     def has_add_permission(self, request):
         return False
@@ -50,36 +115,21 @@ class ServiceWrittenAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_urls(self):
-        opts = self.model._meta
-        return [
-            *(
-                path(
-                    f"<int:pk>/{route}/",
-                    self.admin_site.admin_view(getattr(self, method)),
-                    name=f"{opts.app_label}_{opts.model_name}_{suffix}",
-                )
-                for route, method, suffix in self.object_views
-            ),
-            *super().get_urls(),
-        ]
-
     def _apply(self, request, queryset, action, done_message):
-        done = 0
-        for obj in queryset.order_by("pk"):
-            try:
-                action(obj)
-            except (services.OrderError, payment_services.PaymentError) as exc:
-                self.message_user(request, f"{obj}: {exc}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+        run_for_each(
+            self,
+            request,
+            queryset.order_by("pk"),
+            action,
+            done_message,
+            refused=REFUSED,
+            level=messages.ERROR,
+        )
 
 
 class ShipmentInline(ReadOnlyInline):
     model = Shipment
-    fields = ("carrier", "tracking_number", "shipped_at", "delivered_at", "tracking_link")
+    fields = ("carrier_name", "tracking_number", "shipped_at", "delivered_at", "tracking_link")
     readonly_fields = fields
     show_change_link = True
 
@@ -94,16 +144,22 @@ class ShipmentInline(ReadOnlyInline):
 
 class AfterSaleInline(ReadOnlyInline):
     model = AfterSaleRequest
-    fields = ("created_at", "kind", "reason", "amount", "status", "decided_by", "decision_note")
+    fields = ("created_at", "kind", "reason", "amount_cny", "status", "decided_by", "decision_note")
     readonly_fields = fields
     show_change_link = True
+    amount_cny = cny_column(AfterSaleRequest, "amount")
 
 
 @admin.register(Order)
-class OrderAdmin(ServiceWrittenAdmin):
-    """Orders are changed only through the state machine: ship, complete, cancel, refund."""
+class OrderAdmin(NoSaveButtonsMixin, ServiceWrittenAdmin):
+    """Orders are changed only through the state machine: ship, complete, cancel, refund.
 
-    list_display = ("number", "user", "status", "total", "distributor", "created_at", "paid_at")
+    The page shows what staff act on; internals (the checkout token, the raw
+    referral chain of ids) stay out of it.
+    """
+
+    # Fits 1280 px beside the filters; paid and shipped times are on the order's page.
+    list_display = ("number", "user", "status_badge", "total_cny", "distributor_name", "created_at")
     list_filter = ("status", "created_at")
     search_fields = (
         "number",
@@ -115,34 +171,102 @@ class OrderAdmin(ServiceWrittenAdmin):
     list_select_related = ("user", "distributor__user")
     date_hierarchy = "created_at"
     inlines = [OrderLineInline, ShipmentInline, AfterSaleInline, OrderEventInline]
-    actions = ["complete_orders", "cancel_orders", "refund_orders"]
-    readonly_fields = [f.name for f in Order._meta.fields]
+    actions = [
+        "complete_orders",
+        "cancel_orders",
+        "refund_orders",
+        admin_shipping.print_packing_slips,
+    ]
+    change_list_template = "admin/orders/order/change_list.html"
+    fieldsets = (
+        (None, {"fields": ("number", "status", "user", "created_at")}),
+        (
+            gettext_lazy("Amounts"),
+            {"fields": ("subtotal_cny", "shipping_fee_cny", "total_cny", "refunded_total_cny")},
+        ),
+        (
+            gettext_lazy("Recipient"),
+            {"fields": ("recipient_name", "recipient_phone", "shipping_address", "note")},
+        ),
+        (
+            gettext_lazy("Distribution"),
+            {"fields": ("distributor_name", "referral_chain_names", "commission_plan")},
+        ),
+        (
+            gettext_lazy("Timeline"),
+            {
+                "fields": (
+                    "paid_at",
+                    "shipped_at",
+                    "carrier_name",
+                    "tracking_number",
+                    "delivered_at",
+                    "received_at",
+                    "completed_at",
+                    "closed_at",
+                    "language",
+                )
+            },
+        ),
+    )
+    readonly_fields = [
+        *(f.name for f in Order._meta.fields),
+        "subtotal_cny",
+        "shipping_fee_cny",
+        "total_cny",
+        "refunded_total_cny",
+        "distributor_name",
+        "referral_chain_names",
+        "carrier_name",
+    ]
     change_form_template = "admin/orders/order/change_form.html"
     object_views = (("ship", "ship_view", "ship"),)
 
+    def get_urls(self):
+        # Batch shipping and packing slips (orders/admin_shipping.py) before the <pk> routes.
+        return admin_shipping.urls(self) + super().get_urls()
+
+    subtotal_cny = cny_column(Order, "subtotal")
+    shipping_fee_cny = cny_column(Order, "shipping_fee")
+    total_cny = cny_column(Order, "total")
+    refunded_total_cny = cny_column(Order, "refunded_total")
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_badge(self, order):
+        """The badge the shopper sees: receipt confirmed before the carrier signed."""
+        return order.badge_label
+
+    @admin.display(description=gettext_lazy("distributor"), ordering="distributor__user__username")
+    def distributor_name(self, order):
+        return distributor_link(order.distributor)
+
+    @admin.display(description=gettext_lazy("referral chain"))
+    def referral_chain_names(self, order):
+        """Who the order credits, nearest first, as fixed when it was placed."""
+        if not order.referral_chain:
+            return "-"
+        found = Distributor.objects.select_related("user").in_bulk(order.referral_chain)
+        return format_html_join(
+            " › ",
+            "{}",
+            ((distributor_link(found.get(pk)),) for pk in order.referral_chain),
+        )
+
     def ship_view(self, request, pk):
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        order = get_object_or_404(Order, pk=pk)
-        form = ShipForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.ship_order(order, actor=request.user, **form.cleaned_data)
-            except services.OrderError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(
-                    request, _("Order %(number)s shipped.") % {"number": order.number}
-                )
-                return redirect(reverse("admin:orders_order_change", args=[order.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "order": order,
-            "form": form,
-            "title": _("Ship order %(number)s") % {"number": order.number},
-        }
-        return TemplateResponse(request, "admin/orders/order/ship.html", context)
+        def ship(order, data):
+            services.ship_order(order, actor=request.user, **data)
+            return _("Order %(number)s shipped.") % {"number": order.number}
+
+        return object_form_page(
+            self,
+            request,
+            pk,
+            form_class=ShipForm,
+            apply=ship,
+            refused=services.OrderError,
+            template="admin/orders/order/ship.html",
+            title=lambda order: _("Ship order %(number)s") % {"number": order.number},
+        )
 
     @admin.action(
         description=gettext_lazy("Mark selected orders as completed"), permissions=["change"]
@@ -161,7 +285,7 @@ class OrderAdmin(ServiceWrittenAdmin):
             request,
             queryset,
             lambda order: services.cancel_order(
-                order, actor=request.user, reason="cancelled by merchant"
+                order, actor=request.user, reason=CANCELLED_BY_MERCHANT
             ),
             _("%(count)d order(s) cancelled."),
         )
@@ -173,8 +297,8 @@ class OrderAdmin(ServiceWrittenAdmin):
         self._apply(
             request,
             queryset,
-            lambda order: payment_services.refund_order(
-                order, actor=request.user, reason="refunded by merchant"
+            lambda order: refunds.refund_order(
+                order, actor=request.user, reason=REFUNDED_BY_MERCHANT
             ),
             _("%(count)d order(s) refunded."),
         )
@@ -194,18 +318,20 @@ class TrackingEventInline(admin.TabularInline):
 
 @admin.register(Shipment)
 class ShipmentAdmin(ServiceWrittenAdmin):
-    list_display = ("order", "carrier", "tracking_number", "shipped_at", "delivered_at")
+    list_display = ("order", "carrier_name", "tracking_number", "shipped_at", "delivered_at")
     list_filter = ("carrier", "shipped_at")
     search_fields = ("tracking_number", "order__number")
     list_select_related = ("order",)
     readonly_fields = (
         "order",
-        "carrier",
+        "carrier_name",
         "tracking_number",
         "shipped_at",
         "delivered_at",
         "last_polled_at",
+        "subscribed_at",
     )
+    exclude = ("carrier",)  # shown by name (carrier_name), never edited
     inlines = [TrackingEventInline]
     actions = ["poll_now"]
 
@@ -218,61 +344,113 @@ class ShipmentAdmin(ServiceWrittenAdmin):
     def poll_now(self, request, queryset):
         added = 0
         for shipment in queryset.select_related("order"):
-            adapter = get_adapter(shipment.carrier)
-            if adapter is not None:
-                added += services.record_tracking(
-                    shipment, adapter.fetch_events(shipment), source=TrackingEvent.Source.CARRIER
-                )
+            try:
+                added += services.start_tracking(shipment)
+            except TrackingError as exc:
+                self.message_user(request, f"{shipment}: {exc}", messages.ERROR)
         self.message_user(request, _("%(count)d new tracking event(s).") % {"count": added})
 
 
 class AfterSaleLineInline(ReadOnlyInline):
     model = AfterSaleLine
-    fields = ("order_line", "quantity", "amount")
+    fields = ("order_line", "quantity", "amount_cny")
     readonly_fields = fields
+    amount_cny = cny_column(AfterSaleLine, "amount")
+
+
+class DecideForm(forms.Form):
+    """Approve (refund) or reject an after-sale request; the buttons carry the decision."""
+
+    decision = forms.ChoiceField(
+        choices=[("approve", gettext_lazy("Approve")), ("reject", gettext_lazy("Reject"))],
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": gettext_lazy("Choose to approve or to reject."),
+            "invalid_choice": gettext_lazy("Choose to approve or to reject."),
+        },
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Note to the shopper (required to reject)"),
+        max_length=AfterSaleRequest._meta.get_field("decision_note").max_length,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    restock = forms.BooleanField(
+        label=gettext_lazy("Put the goods back in stock"), required=False, initial=True
+    )
 
 
 @admin.register(AfterSaleRequest)
-class AfterSaleRequestAdmin(ServiceWrittenAdmin):
+class AfterSaleRequestAdmin(NoSaveButtonsMixin, ServiceWrittenAdmin):
     """Refund requests (售后): read, then approve (refunds) or reject with a note."""
 
-    list_display = ("order", "kind", "reason", "amount", "status", "created_at", "decided_by")
+    list_display = (
+        "order",
+        "kind",
+        "reason",
+        "amount_cny",
+        "status",
+        "created_at",
+        "decided_by",
+    )
     list_filter = ("status", "kind", "reason", "created_at")
     search_fields = ("order__number", "order__user__username")
     list_select_related = ("order", "decided_by")
-    readonly_fields = [f.name for f in AfterSaleRequest._meta.fields]
+    fieldsets = (
+        (None, {"fields": ("order", "status", "kind", "reason", "reason_text", "created_at")}),
+        (
+            gettext_lazy("Amounts"),
+            {"fields": ("goods_amount_cny", "shipping_amount_cny", "amount_cny", "restock")},
+        ),
+        (
+            gettext_lazy("Decision"),
+            {"fields": ("decided_by", "decided_at", "decision_note")},
+        ),
+    )
+    readonly_fields = [
+        *(f.name for f in AfterSaleRequest._meta.fields),
+        "goods_amount_cny",
+        "shipping_amount_cny",
+        "amount_cny",
+    ]
     inlines = [AfterSaleLineInline]
     actions = ["approve_requests"]
     change_form_template = "admin/orders/aftersalerequest/change_form.html"
     object_views = (("decide", "decide_view", "decide"),)
 
+    goods_amount_cny = cny_column(AfterSaleRequest, "goods_amount")
+    shipping_amount_cny = cny_column(AfterSaleRequest, "shipping_amount")
+    amount_cny = cny_column(AfterSaleRequest, "amount")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "decide_form": DecideForm()}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def decide_view(self, request, pk):
         """Approve (refund through the gateway) or reject, with a note the shopper reads."""
-        if not self.has_change_permission(request) or request.method != "POST":
-            raise PermissionDenied
-        after_sale = get_object_or_404(AfterSaleRequest, pk=pk)
-        note = request.POST.get("note", "")
-        try:
-            if request.POST.get("decision") == "approve":
+
+        def decide(after_sale, data):
+            if data["decision"] == "approve":
                 aftersale.approve(
-                    after_sale,
-                    actor=request.user,
-                    note=note,
-                    restock=request.POST.get("restock") == "on",
+                    after_sale, actor=request.user, note=data["note"], restock=data["restock"]
                 )
-                done = _("Refund of %(amount)s approved and paid back.")
-            elif request.POST.get("decision") == "reject":
-                aftersale.reject(after_sale, actor=request.user, note=note)
-                done = _("Request rejected.")
-            else:
-                raise aftersale.AfterSaleError(_("Choose to approve or to reject."))
-        except (services.OrderError, payment_services.PaymentError) as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
-            self.message_user(
-                request, done % {"amount": format_cny(after_sale.amount)}, messages.SUCCESS
-            )
-        return redirect(reverse("admin:orders_aftersalerequest_change", args=[pk]))
+                return _("Refund of %(amount)s approved and paid back.") % {
+                    "amount": format_cny(after_sale.amount)
+                }
+            aftersale.reject(after_sale, actor=request.user, note=data["note"])
+            return _("Request rejected.")
+
+        return object_form_page(
+            self,
+            request,
+            pk,
+            form_class=DecideForm,
+            apply=decide,
+            refused=REFUSED,
+            template="admin/orders/aftersalerequest/decide.html",
+            title=lambda after_sale: _("Decide %(request)s") % {"request": after_sale},
+            queryset=AfterSaleRequest.objects.select_related("order"),
+        )
 
     @admin.action(
         description=gettext_lazy("Approve and refund selected requests"), permissions=["change"]

@@ -6,6 +6,7 @@ from accounts.forms import AddressForm
 from catalog.models import Variant
 
 from .cart import MAX_QUANTITY
+from .tracking import carriers
 
 
 class CartLineForm(forms.Form):
@@ -118,6 +119,16 @@ class CheckoutForm(forms.Form):
         return self.wants_new_address and self.address_form.cleaned_data["make_default"]
 
 
+class CarrierField(forms.ChoiceField):
+    """A select of the carriers offered here; a posted name or short form (顺丰速运, SF)
+    counts as its code, as ship_order takes it."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return carriers.normalise(value) or value
+
+
 class ShipForm(forms.Form):
-    carrier = forms.CharField(label=_("Carrier"), max_length=50)
+    # Callable: the sandbox carrier is offered on a demo site only (read per form).
+    carrier = CarrierField(label=_("Carrier"), choices=carriers.choices)
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=64)

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from core.models import SingletonModel
 from core.money import ZERO, to_cents
 
+from .tracking.carriers import display_name
+
 
 def new_order_number() -> str:
     """20251125 + 10 random digits: sortable by day, not guessable in sequence."""
@@ -62,6 +64,15 @@ class Order(models.Model):
         Status.COMPLETED: set(),
         Status.CANCELLED: set(),
         Status.REFUNDED: set(),
+    }
+    # The time field each status stamps the first time the order reaches it.
+    STAMPS = {
+        Status.PAID: "paid_at",
+        Status.SHIPPED: "shipped_at",
+        Status.DELIVERED: "delivered_at",
+        Status.COMPLETED: "completed_at",
+        Status.CANCELLED: "closed_at",
+        Status.REFUNDED: "closed_at",
     }
     # Statuses in which the money was received and (at least partly) kept:
     # commissions accrue; a partial refund reverses them in proportion.
@@ -184,6 +195,26 @@ class Order(models.Model):
         return self.shipped_at is not None and self.received_at is None
 
     @property
+    def badge_status(self) -> str:
+        """The status a badge shows: DELIVERED is the carrier's signature (已签收) or,
+        once the shopper confirmed, "received" (已确认收货), whichever came first."""
+        if self.status == self.Status.DELIVERED and self.received_at is not None:
+            return "received"
+        return self.status
+
+    @property
+    def badge_label(self) -> str:
+        if self.badge_status == "received":
+            return _("Receipt confirmed")
+        return self.get_status_display()
+
+    @property
+    def carrier_name(self) -> str:
+        return display_name(self.carrier)
+
+    carrier_name.fget.short_description = _("carrier")  # the admin's column title
+
+    @property
     def after_sale_deadline(self):
         """Until when the shopper may ask for a refund (None: not received yet)."""
         if self.received_at is None:
@@ -257,14 +288,25 @@ class Shipment(models.Model):
     # Set when the carrier reports the parcel signed for; polling stops then.
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
+    # When the tracking aggregator accepted to push this parcel's news (None: not
+    # asked, or it gave up, and the next poll asks again).
+    subscribed_at = models.DateTimeField(_("push subscribed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("shipment")
         verbose_name_plural = _("shipments")
         ordering = ["-shipped_at", "-pk"]
+        indexes = [models.Index(fields=["tracking_number"], name="shipment_tracking_number")]
 
     def __str__(self):
-        return f"{self.carrier} {self.tracking_number}"
+        return f"{self.carrier_name} {self.tracking_number}"
+
+    @property
+    def carrier_name(self) -> str:
+        """The carrier's name in the reader's language (a stored non-code reads as stored)."""
+        return display_name(self.carrier)
+
+    carrier_name.fget.short_description = _("carrier")  # the admin's column title
 
 
 class TrackingEvent(models.Model):

@@ -2,8 +2,12 @@
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import ProductImage
 
 from .models import AfterSaleRequest, Order, OrderLine, TrackingEvent
 
@@ -17,19 +21,94 @@ def order_placed_with(user, token) -> Order | None:
     return Order.objects.filter(user=user, checkout_token=token).first()
 
 
-def orders_of(user) -> QuerySet[Order]:
-    """The shopper's orders, newest first, with their first line and line count (1 query)."""
-    first_line = OrderLine.objects.filter(order=OuterRef("pk")).order_by("pk")
-    return (
-        Order.objects.filter(user=user)
-        .annotate(
-            line_count=Count("lines"),
-            first_product=Subquery(first_line.values("product_name")[:1]),
-            first_variant=Subquery(first_line.values("variant_name")[:1]),
-            first_quantity=Subquery(first_line.values("quantity")[:1]),
+S = Order.Status
+
+
+def _open_after_sale() -> Exists:
+    return Exists(
+        AfterSaleRequest.objects.filter(
+            order=OuterRef("pk"), status__in=AfterSaleRequest.OPEN_STATUSES
         )
-        .order_by("-created_at", "-pk")  # an aggregate drops Meta.ordering
     )
+
+
+# The order list's tabs (全部 / 待付款 / 待发货 / 待收货 / 售后), in their order: the query
+# parameter's value, its label and which orders it shows (None: all of them).
+ORDER_TABS = {
+    "all": (_("All"), None),
+    "pending_payment": (_("To pay"), Q(status=S.PENDING_PAYMENT)),
+    # paid and not shipped yet (a partial refund before shipping leaves the rest to ship)
+    "to_ship": (
+        _("To ship"),
+        Q(status=S.PAID) | Q(status=S.PARTIALLY_REFUNDED, shipped_at__isnull=True),
+    ),
+    # on its way or delivered, and the shopper has not confirmed receipt
+    "to_receive": (
+        _("To receive"),
+        Q(
+            status__in=(S.SHIPPED, S.DELIVERED, S.PARTIALLY_REFUNDED),
+            shipped_at__isnull=False,
+            received_at__isnull=True,
+        ),
+    ),
+    # an open refund request, or money already given back
+    "after_sale": (
+        _("After-sale"),
+        Q(has_open_after_sale=True) | Q(status__in=(S.REFUNDED, S.PARTIALLY_REFUNDED)),
+    ),
+}
+
+
+def order_tab(value) -> str:
+    """The tab asked for; anything unknown is "all"."""
+    return value if value in ORDER_TABS else "all"
+
+
+def order_tab_counts(user) -> dict[str, int]:
+    """How many of the shopper's orders each tab shows (1 query)."""
+    orders = Order.objects.filter(user=user).annotate(has_open_after_sale=_open_after_sale())
+    counts = orders.aggregate(
+        **{
+            name: Count("pk", filter=condition) if condition is not None else Count("pk")
+            for name, (_label, condition) in ORDER_TABS.items()
+        }
+    )
+    return {name: counts[name] or 0 for name in ORDER_TABS}
+
+
+def orders_of(user, tab: str = "all") -> QuerySet[Order]:
+    """The shopper's orders in ``tab``, newest first, with their line count and lines,
+    each line with its product's cover picture (one query for the page, one for its lines).
+    """
+    condition = ORDER_TABS[order_tab(tab)][1]
+    orders = Order.objects.filter(user=user).annotate(
+        line_count=Count("lines"), has_open_after_sale=_open_after_sale()
+    )
+    if condition is not None:
+        orders = orders.filter(condition)
+    lines = Prefetch("lines", queryset=lines_with_covers())
+    # an aggregate drops Meta.ordering
+    return orders.prefetch_related(lines).order_by("-created_at", "-pk")
+
+
+def lines_with_covers() -> QuerySet[OrderLine]:
+    """Order lines annotated with ``cover``: the file name of their product's first picture."""
+    cover = (
+        ProductImage.objects.filter(product=OuterRef("variant__product"))
+        .order_by("position", "pk")
+        .values("image")[:1]
+    )
+    return OrderLine.objects.annotate(cover=Subquery(cover)).order_by("pk")
+
+
+def payment_deadline(order: Order, timeout: timedelta | None) -> datetime | None:
+    """When an unpaid order is cancelled if still unpaid (None for any other order).
+
+    The same rule as ``services.cancel_unpaid_orders``: ``timeout`` after it was placed.
+    """
+    if order.status != S.PENDING_PAYMENT or timeout is None:
+        return None
+    return order.created_at + timeout
 
 
 @dataclass
@@ -59,7 +138,7 @@ def order_page(user, number: str) -> OrderPage:
     order = (
         Order.objects.select_related("shipment")
         .prefetch_related(
-            "lines",
+            Prefetch("lines", queryset=lines_with_covers()),
             "events",
             Prefetch(
                 "after_sales",

@@ -5,6 +5,7 @@ moves once whatever the number of concurrent callers; stock rows are locked in
 primary-key order so concurrent checkouts cannot deadlock.
 """
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,8 +21,10 @@ from catalog import inventory
 from catalog.models import Variant
 from commissions import services as commission_services
 from core import logs, outbox
+from core.errors import ServiceError
 from core.money import to_cents
-from distributors import services as distributor_services
+from distributors.binding import resolve_attribution
+from distributors.grades import schedule_grade_evaluation
 from distributors.selectors import referral_chain_ids
 
 from . import notifications, selectors
@@ -35,10 +38,12 @@ from .models import (
     TrackingEvent,
     new_order_number,
 )
-from .tracking import TrackingUpdate, get_adapter
+from .tracking import TrackingError, TrackingUpdate, carriers, get_adapter
+
+logger = logging.getLogger(__name__)
 
 
-class OrderError(Exception):
+class OrderError(ServiceError):
     """A request the order pipeline refuses; str() is a message for people."""
 
 
@@ -145,7 +150,7 @@ def place_order(
     # the plan in force now says. The order records this plan version and accrues
     # under it, so one version decides everything about the order.
     plan = commission_services.active_plan()
-    distributor = distributor_services.resolve_attribution(
+    distributor = resolve_attribution(
         user,
         referral_code,
         allow_self_purchase=bool(plan and plan.allows_self_purchase),
@@ -204,7 +209,7 @@ def check_out(user, lines: list[tuple[int, int]], *, address, make_default: bool
     saves no address. ``order`` are place_order's keyword arguments."""
     if address.pk is None:
         address.user = user
-        account_services.save_address(address, make_default=make_default)
+        address = account_services.save_address(address, make_default=make_default)
     return place_order(user, lines, address=ShippingAddress.of(address), **order)
 
 
@@ -214,29 +219,24 @@ def _shopper_language() -> str:
     return language if language in codes else settings.LANGUAGE_CODE
 
 
-def _locked(order: Order) -> Order:
+def locked(order: Order) -> Order:
+    """The order re-read under its row lock; call inside a transaction."""
     return Order.objects.select_for_update().get(pk=order.pk)
 
 
-# The time field each status stamps the first time the order reaches it.
-_STAMPS = {
-    Order.Status.PAID: "paid_at",
-    Order.Status.SHIPPED: "shipped_at",
-    Order.Status.DELIVERED: "delivered_at",
-    Order.Status.COMPLETED: "completed_at",
-    Order.Status.CANCELLED: "closed_at",
-    Order.Status.REFUNDED: "closed_at",
-}
+def transition(order: Order, to_status: str, *, actor=None, note: str = "") -> None:
+    """Move a locked order to `to_status`, stamp the time and record the event.
 
-
-def _transition(order: Order, to_status: str, *, actor=None, note: str = "") -> None:
-    """Move a locked order to `to_status`, stamp the time and record the event."""
+    The one writer of an order's status: `Order.TRANSITIONS` decides what may
+    follow what (InvalidTransition otherwise), `Order.STAMPS` which time field
+    the new status stamps the first time it is reached.
+    """
     if not order.can_become(to_status):
         raise InvalidTransition(order, to_status)
     from_status = order.status
     order.status = to_status
     fields = ["status"]
-    stamp_field = _STAMPS.get(to_status)
+    stamp_field = Order.STAMPS.get(to_status)
     if stamp_field:
         if getattr(order, stamp_field) is None:
             setattr(order, stamp_field, timezone.now())
@@ -254,9 +254,9 @@ def mark_paid(order: Order, *, note: str = "") -> Order:
     Called by the payments app once per verified payment; a second call for an
     order already paid raises InvalidTransition and changes nothing.
     """
-    order = _locked(order)
+    order = locked(order)
     logs.bind(order=order.number)
-    _transition(order, Order.Status.PAID, note=note)
+    transition(order, Order.Status.PAID, note=note)
     # Commissions follow the plan version that decided who is credited, stamped
     # when the order was placed; only an order placed with no plan in force (or
     # before orders recorded it) takes the one in force now.
@@ -268,24 +268,46 @@ def mark_paid(order: Order, *, note: str = "") -> Order:
     return order
 
 
+class UnknownCarrier(OrderError):
+    def __init__(self, carrier: str):
+        super().__init__(
+            _("“%(carrier)s” is not a carrier we ship with. Choose one of: %(names)s.")
+            % {
+                "carrier": carrier,
+                "names": ", ".join(str(name) for _code, name in carriers.choices()),
+            }
+        )
+
+
 @transaction.atomic
 def ship_order(order: Order, *, carrier: str, tracking_number: str, actor) -> Order:
     """Hand a paid order to a carrier with its tracking number: one Shipment per order.
 
-    Locks the order; an order already shipped (or not paid) is refused.
+    `carrier` is a carrier's code, name or short form (顺丰, SF, shunfeng): the
+    code is stored; an unknown one is refused (UnknownCarrier). Locks the order;
+    an order already shipped (or not paid) is refused. A tracked carrier's first
+    steps are asked for (and its pushes subscribed) once this commits.
     """
-    order = _locked(order)
-    carrier, tracking_number = carrier.strip(), tracking_number.strip()
-    if not carrier or not tracking_number:
+    order = locked(order)
+    tracking_number = tracking_number.strip()
+    if not carrier.strip() or not tracking_number:
         raise OrderError(_("A carrier and a tracking number are required."))
+    code = carriers.normalise(carrier)
+    if code is None:
+        raise UnknownCarrier(carrier.strip())
     if order.shipped_at is not None or not order.can_become(Order.Status.SHIPPED):
         raise InvalidTransition(order, Order.Status.SHIPPED)
-    order.carrier, order.tracking_number = carrier, tracking_number
+    order.carrier, order.tracking_number = code, tracking_number
     order.save(update_fields=["carrier", "tracking_number"])
-    _transition(order, Order.Status.SHIPPED, actor=actor, note=f"{carrier} {tracking_number}")
-    Shipment.objects.create(
-        order=order, carrier=carrier, tracking_number=tracking_number, shipped_at=order.shipped_at
+    transition(order, Order.Status.SHIPPED, actor=actor, note=f"{code} {tracking_number}")
+    shipment = Shipment.objects.create(
+        order=order, carrier=code, tracking_number=tracking_number, shipped_at=order.shipped_at
     )
+    if get_adapter(code) is not None:
+        # The periodic poll would show the first steps only up to 15 minutes later.
+        from . import tasks  # tasks call services
+
+        outbox.enqueue(tasks.start_tracking, shipment.pk)
     notifications.schedule(order, notifications.SHIPPED)
     return order
 
@@ -326,21 +348,46 @@ def record_tracking(shipment: Shipment, updates: list[TrackingUpdate], *, source
 @transaction.atomic
 def mark_delivered(order: Order, *, at: datetime | None = None, actor=None) -> Order:
     """The carrier delivered the parcel (at `at`). Idempotent: a later call changes nothing."""
-    order = _locked(order)
+    order = locked(order)
     if order.delivered_at is None and order.status in (
         Order.Status.SHIPPED,
         Order.Status.PARTIALLY_REFUNDED,
     ):
-        order.delivered_at = at  # None: _transition stamps now
-        _transition(order, Order.Status.DELIVERED, actor=actor, note="delivered by carrier")
+        order.delivered_at = at  # None: transition stamps now
+        transition(order, Order.Status.DELIVERED, actor=actor, note="delivered by carrier")
     return order
 
 
-def poll_tracking() -> int:
-    """Ask each carrier with an adapter about the parcels still on their way.
+def _follow(shipment: Shipment, adapter) -> int:
+    """Subscribe to the shipment's pushes if not yet (and the adapter pushes), then ask
+    for its steps once. Raises TrackingError. Returns how many steps were new."""
+    if adapter.supports_push and shipment.subscribed_at is None:
+        adapter.subscribe(shipment)
+        Shipment.objects.filter(pk=shipment.pk).update(subscribed_at=timezone.now())
+    added = record_tracking(
+        shipment, adapter.fetch_events(shipment), source=TrackingEvent.Source.CARRIER
+    )
+    Shipment.objects.filter(pk=shipment.pk).update(last_polled_at=timezone.now())
+    return added
 
-    Returns how many new tracking events were stored.
+
+def start_tracking(shipment: Shipment) -> int:
+    """Right after shipping: subscribe to the parcel's pushes and ask for its first steps,
+    so the order page shows them at once. Idempotent (a subscription is made once,
+    steps are stored once); raises TrackingError for the task to retry."""
+    shipment = Shipment.objects.select_related("order").get(pk=shipment.pk)
+    adapter = get_adapter(shipment.carrier)
+    return _follow(shipment, adapter) if adapter is not None else 0
+
+
+def poll_tracking(*, now: datetime | None = None) -> int:
+    """Ask each carrier with an adapter about the parcels still on their way; a safety
+    net for pushes that were lost or not subscribed (subscribes those again).
+
+    An adapter's parcel is asked at most every `min_poll_interval`; one that fails
+    is logged and left for the next poll. Returns how many new events were stored.
     """
+    now = now or timezone.now()
     in_transit = Shipment.objects.filter(
         delivered_at=None,
         order__status__in=(
@@ -354,13 +401,37 @@ def poll_tracking() -> int:
         adapter = get_adapter(shipment.carrier)
         if adapter is None:
             continue
-        added += record_tracking(
-            shipment, adapter.fetch_events(shipment), source=TrackingEvent.Source.CARRIER
-        )
-        Shipment.objects.filter(pk=shipment.pk).update(last_polled_at=timezone.now())
+        if shipment.last_polled_at and now - shipment.last_polled_at < adapter.min_poll_interval:
+            continue
+        try:
+            added += _follow(shipment, adapter)
+        except TrackingError as exc:
+            logger.warning(
+                "tracking of shipment %s failed, next poll tries again: %s", shipment.pk, exc
+            )
     return added
 
 
+def record_push(
+    *, number: str, carrier_codes, updates: list[TrackingUpdate], aborted: bool = False
+):
+    """Store the steps an aggregator pushed (already verified) for parcel `number` of any of
+    `carrier_codes`. Idempotent (record_tracking). An aborted subscription (the
+    aggregator stopped following the parcel) is made again by the next poll.
+    Returns the shipments of that parcel (none: not ours)."""
+    shipments = list(
+        Shipment.objects.filter(tracking_number=number, carrier__in=list(carrier_codes))
+        .select_related("order")
+        .order_by("pk")
+    )
+    for shipment in shipments:
+        record_tracking(shipment, updates, source=TrackingEvent.Source.CARRIER)
+    if aborted and shipments:
+        Shipment.objects.filter(pk__in=[s.pk for s in shipments]).update(subscribed_at=None)
+    return shipments
+
+
+# Event notes are stored in English; orders.admin.EVENT_NOTES shows them translated.
 RECEIPT_NOTE = "receipt confirmed"  # the order page tells these events apart by it
 
 
@@ -370,12 +441,12 @@ def confirm_receipt(order: Order, *, actor=None, note: str = "") -> Order:
 
     Locks the order; refused for an order not shipped or already confirmed.
     """
-    order = _locked(order)
+    order = locked(order)
     if not order.can_confirm_receipt:
         raise OrderError(
             _("Receipt of order %(number)s cannot be confirmed now.") % {"number": order.number}
         )
-    _transition(order, Order.Status.DELIVERED, actor=actor, note=f"{RECEIPT_NOTE} {note}".strip())
+    transition(order, Order.Status.DELIVERED, actor=actor, note=f"{RECEIPT_NOTE} {note}".strip())
     order.received_at = timezone.now()
     order.save(update_fields=["received_at"])
     return order
@@ -426,7 +497,7 @@ def complete_order(order: Order, *, actor=None) -> Order:
 
     Refused while an after-sale request of the order is open.
     """
-    order = _locked(order)
+    order = locked(order)
     if order.after_sales.filter(status__in=AfterSaleRequest.OPEN_STATUSES).exists():
         raise OrderError(
             _("Order %(number)s has an open after-sale request; decide it first.")
@@ -434,38 +505,10 @@ def complete_order(order: Order, *, actor=None) -> Order:
         )
     if order.status == Order.Status.PARTIALLY_REFUNDED and order.received_at is None:
         raise InvalidTransition(order, Order.Status.COMPLETED)
-    _transition(order, Order.Status.COMPLETED, actor=actor)
+    transition(order, Order.Status.COMPLETED, actor=actor)
     commission_services.schedule_release(order)
-    distributor_services.schedule_grade_evaluation(order)
+    schedule_grade_evaluation(order)
     return order
-
-
-def unrefunded_quantities(order: Order) -> dict[int, int]:
-    """Order line id -> how many of it were not refunded yet."""
-    left = dict(order.lines.values_list("pk", "quantity"))
-    refunded = AfterSaleRequest.objects.filter(
-        order=order, status=AfterSaleRequest.Status.REFUNDED
-    ).values_list("lines__order_line_id", "lines__quantity")
-    for line_id, quantity in refunded:
-        if line_id is not None:
-            left[line_id] -= quantity
-    return left
-
-
-def _restock(order: Order, *, kind: str, actor=None, reason: str = "") -> None:
-    """Put back what was sold and not given back already by an after-sale refund."""
-    left = unrefunded_quantities(order)
-    inventory.put_back(
-        [
-            (variant_id, left[pk])
-            for pk, variant_id in order.lines.values_list("pk", "variant_id")
-            if left[pk] > 0
-        ],
-        kind=kind,
-        reference=order.number,
-        actor=actor,
-        reason=reason,
-    )
 
 
 @transaction.atomic
@@ -478,27 +521,18 @@ def cancel_order(order: Order, *, actor=None, reason: str = "") -> Order:
     """
     from payments import tasks as payment_tasks  # payments depends on orders
 
-    order = _locked(order)
-    _transition(order, Order.Status.CANCELLED, actor=actor, note=reason)
-    _restock(order, kind=inventory.Kind.RELEASED, actor=actor, reason=reason)
+    order = locked(order)
+    transition(order, Order.Status.CANCELLED, actor=actor, note=reason)
+    # An unpaid order was never refunded: everything it took goes back.
+    inventory.put_back(
+        list(order.lines.values_list("variant_id", "quantity")),
+        kind=inventory.Kind.RELEASED,
+        reference=order.number,
+        actor=actor,
+        reason=reason,
+    )
     if order.payments.filter(status="created", started_at__isnull=False).exists():
         outbox.enqueue(payment_tasks.close_unpaid_payments, order.pk)
-    return order
-
-
-@transaction.atomic
-def mark_refunded(order: Order, *, actor=None, reason: str = "", restock: bool = True) -> Order:
-    """Record a full refund of a paid order; reverses its commissions.
-
-    Called by the payments app after the gateway accepted the refund.
-    """
-    order = _locked(order)
-    _transition(order, Order.Status.REFUNDED, actor=actor, note=reason)
-    if restock:
-        _restock(order, kind=inventory.Kind.RETURNED, actor=actor, reason=reason)
-    order.refunded_total = order.total
-    order.save(update_fields=["refunded_total"])
-    commission_services.reverse_order_commissions(order, reason="refund")
     return order
 
 

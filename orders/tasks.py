@@ -4,7 +4,8 @@ from core import logs
 from core.task_policy import RETRY_POLICY
 
 from . import notifications, services
-from .models import AfterSaleRequest, Order
+from .models import AfterSaleRequest, Order, Shipment
+from .tracking import TrackingError
 
 
 @shared_task(name="orders.tasks.cancel_unpaid_orders", **RETRY_POLICY)
@@ -15,6 +16,16 @@ def cancel_unpaid_orders() -> int:
 @shared_task(name="orders.tasks.poll_tracking", **RETRY_POLICY)
 def poll_tracking() -> int:
     return services.poll_tracking()
+
+
+@shared_task(
+    name="orders.tasks.start_tracking",
+    # A tracking service down or slow: retried with backoff (the periodic poll is the net).
+    **{**RETRY_POLICY, "autoretry_for": (*RETRY_POLICY["autoretry_for"], TrackingError)},
+)
+def start_tracking(shipment_id: int) -> int:
+    """Subscribe to a new parcel's pushes and store its first steps (idempotent)."""
+    return services.start_tracking(Shipment(pk=shipment_id))
 
 
 @shared_task(name="orders.tasks.confirm_overdue_receipts", **RETRY_POLICY)

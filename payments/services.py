@@ -6,9 +6,12 @@ notification was recorded before, so one delivered many times (also
 concurrently) moves the order once. A trade query (reconciliation) goes
 through the same path as a notification.
 
-Refunds are numbered under the payment's lock; a refund the gateway accepted
-but finishes later is PROCESSING until its notification or a query says
-SUCCEEDED (the money is back) or FAILED.
+Refunds only move money: the refund workflow of an order (what is left, stock,
+status, commissions) is orders.refunds', which calls refund_payment. Refunds
+are numbered under the payment's lock; a refund the gateway accepted but
+finishes later is PROCESSING until its notification or a query says SUCCEEDED
+(the money is back) or FAILED; that settles the Refund and the Payment only,
+the order having been refunded when the gateway accepted.
 """
 
 import logging
@@ -23,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import logs
+from core.errors import ServiceError
 from core.money import ZERO, format_cny
 from orders import services as order_services
 from orders.models import Order
@@ -50,7 +54,7 @@ CHECKOUT_REUSE = {
 }
 
 
-class PaymentError(Exception):
+class PaymentError(ServiceError):
     """A payment request refused; str() is a message for people."""
 
 
@@ -243,8 +247,7 @@ def _settle(payment: Payment) -> str:
             "payment %s arrived for order in state that cannot be paid; refunding",
             payment.reference,
         )
-        left = payment.amount - refunded_amount(payment)
-        refund_payment(payment, left, reason="order no longer payable")
+        refund_payment(payment, left_to_refund(payment), reason="order no longer payable")
         return "refunded"
     return "paid"
 
@@ -286,6 +289,11 @@ def refunded_amount(payment: Payment) -> Decimal:
     return _total(payment.refunds.exclude(status=Refund.Status.FAILED))
 
 
+def left_to_refund(payment: Payment) -> Decimal:
+    """The most that can still be given back of `payment`: no refund ever exceeds it."""
+    return payment.amount - refunded_amount(payment)
+
+
 def succeeded_payment(order: Order) -> Payment:
     """The payment that paid `order`; PaymentError if there is none."""
     payment = order.payments.filter(status=Payment.Status.SUCCEEDED).order_by("pk").first()
@@ -316,7 +324,7 @@ def refund_payment(
             _("Payment %(reference)s is %(status)s and cannot be refunded.")
             % {"reference": payment.reference, "status": payment.get_status_display()}
         )
-    left = payment.amount - refunded_amount(payment)
+    left = left_to_refund(payment)
     if amount <= ZERO or amount > left:
         raise PaymentError(
             _("Cannot refund %(amount)s: %(left)s is left to refund of this payment.")
@@ -435,17 +443,3 @@ def retry_failed_refund(refund: Refund, *, actor) -> Refund:
     refund.retried_as = again
     refund.save(update_fields=["retried_as"])
     return again
-
-
-@transaction.atomic
-def refund_order(order: Order, *, actor, reason: str = "", restock: bool = True) -> Order:
-    """Refund what is left of a paid order through its gateway; commissions are reversed.
-
-    After partial refunds, only the money and goods not yet given back are.
-    """
-    order = Order.objects.select_for_update().get(pk=order.pk)
-    if not order.can_become(Order.Status.REFUNDED):
-        raise order_services.InvalidTransition(order, Order.Status.REFUNDED)
-    payment = succeeded_payment(order)
-    refund_payment(payment, payment.amount - refunded_amount(payment), reason=reason, actor=actor)
-    return order_services.mark_refunded(order, actor=actor, reason=reason, restock=restock)

@@ -195,7 +195,7 @@ def use_plan(default_plan):
 @pytest.fixture
 def make_distributor(make_user, default_plan):
     """make_distributor("alice"), make_distributor("bob", parent=alice): a chain."""
-    from distributors.services import join_network
+    from distributors.network import join_network
     from distributors.tree import place_nodes
 
     def make(username, parent=None):

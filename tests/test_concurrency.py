@@ -20,7 +20,7 @@ from django.utils import translation
 from catalog.models import Variant
 from commissions.models import Commission, LedgerEntry
 from distributors.models import Distributor
-from distributors.services import join_network
+from distributors.network import join_network
 from distributors.tree import trees_with_unplaced_members
 from orders.models import Order, OrderEvent
 from orders.services import OutOfStock, place_order

@@ -31,7 +31,7 @@ def test_the_first_address_becomes_the_default(shopper, make_address):
 
 def test_making_another_default_moves_the_one_default(shopper, make_address):
     first = make_address(shopper)
-    second = make_address(shopper, make_default=True)
+    second = make_address(shopper, "北京市 北京市 朝阳区 建国路1号", make_default=True)
     assert defaults_of(shopper) == [second.pk]
 
     services.set_default_address(first)
@@ -40,8 +40,8 @@ def test_making_another_default_moves_the_one_default(shopper, make_address):
 
 def test_deleting_the_default_hands_it_to_the_newest_remaining(shopper, make_address):
     old = make_address(shopper)
-    newer = make_address(shopper)
-    default = make_address(shopper, make_default=True)
+    newer = make_address(shopper, "北京市 北京市 朝阳区 建国路1号")
+    default = make_address(shopper, "广东省 深圳市 南山区 科技园1号", make_default=True)
 
     services.delete_address(default)
 
@@ -147,3 +147,29 @@ def test_staff_adding_an_address_in_the_admin_keeps_one_default(admin_client, sh
 
     assert response.status_code == 302, response.context["errors"]
     assert defaults_of(shopper) == [shopper.addresses.get().pk]
+
+
+def test_adding_an_address_the_user_already_has_reuses_it(shopper):
+    first = services.save_address(Address(user=shopper, **VALID))
+    other = services.save_address(
+        Address(user=shopper, **{**VALID, "detail": "文三路 2 号"}), make_default=True
+    )
+
+    # the same address again, with stray spaces, asked to be the default
+    again = services.save_address(
+        Address(user=shopper, **{**VALID, "recipient_name": " 李四 ", "detail": "文三路 1 号  "}),
+        make_default=True,
+    )
+
+    assert again.pk == first.pk
+    assert Address.objects.filter(user=shopper).count() == 2
+    assert defaults_of(shopper) == [first.pk]
+    assert other.pk != first.pk
+
+
+def test_another_users_identical_address_is_not_reused(make_user):
+    mine = services.save_address(Address(user=make_user("me"), **VALID))
+    theirs = services.save_address(Address(user=make_user("them"), **VALID))
+
+    assert mine.pk != theirs.pk
+    assert theirs.is_default

@@ -162,3 +162,83 @@ def test_finance_finds_withdrawals_by_distributor_or_account(as_finance, two_req
     page = as_finance.get(CHANGELIST, {"q": query, "status__exact": "requested"})
     assert page.status_code == 200
     assert first in page.context["cl"].result_list
+
+
+def own_page(withdrawal, action):
+    return reverse(f"admin:commissions_withdrawal_{action}", args=[withdrawal.pk])
+
+
+def test_a_withdrawal_is_marked_paid_from_its_own_page(as_finance, two_requests, reviewer):
+    first, second = two_requests
+    change = reverse("admin:commissions_withdrawal_change", args=[first.pk])
+    assert own_page(first, "approve") in as_finance.get(change).text
+
+    form = as_finance.get(own_page(first, "approve"))
+    assert form.status_code == 200 and f"reference_{first.pk}" in form.text
+    response = as_finance.post(own_page(first, "approve"), {f"reference_{first.pk}": "BANK-77"})
+
+    assert response.status_code == 302 and response.url == change
+    first.refresh_from_db()
+    assert (first.status, first.payout_reference, first.reviewer) == ("paid", "BANK-77", reviewer)
+    # the same service as the list's action: the hold is spent by a withdrawal_paid entry
+    assert first.entries.filter(kind=LedgerEntry.Kind.WITHDRAWAL_PAID).count() == 1
+    second.refresh_from_db()
+    assert second.status == "requested"
+
+
+def test_marking_paid_from_the_page_needs_a_reference(as_finance, two_requests):
+    first, _ = two_requests
+    response = as_finance.post(own_page(first, "approve"), {f"reference_{first.pk}": ""})
+    assert response.status_code == 200
+    first.refresh_from_db()
+    assert first.status == "requested"
+
+
+def test_a_withdrawal_is_rejected_from_its_own_page(as_finance, two_requests, carol):
+    first, _ = two_requests
+    available = earnings_summary(carol).available
+    response = as_finance.post(own_page(first, "reject"), {"reason": "wrong account name"})
+    assert response.status_code == 302
+    first.refresh_from_db()
+    assert (first.status, first.reject_reason) == ("rejected", "wrong account name")
+    assert earnings_summary(carol).available == available + first.amount
+
+
+def test_a_reviewed_withdrawal_is_not_reviewed_again_from_its_page(as_finance, two_requests):
+    first, _ = two_requests
+    as_finance.post(own_page(first, "reject"), {"reason": "no"})
+    response = as_finance.post(own_page(first, "approve"), {f"reference_{first.pk}": "X"})
+    assert response.status_code == 200  # the refusal, on the form
+    first.refresh_from_db()
+    assert first.status == "rejected"
+
+
+def test_marking_paid_from_the_page_needs_the_pay_permission(client, two_requests):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    clerk = get_user_model().objects.create_user("clerk", is_staff=True)
+    clerk.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_withdrawal", "change_withdrawal"],
+            content_type__app_label="commissions",
+        )
+    )
+    client.force_login(clerk)
+    first, _ = two_requests
+
+    change = client.get(reverse("admin:commissions_withdrawal_change", args=[first.pk]))
+    assert own_page(first, "approve") not in change.text  # not offered
+    assert own_page(first, "reject") in change.text
+    response = client.post(own_page(first, "approve"), {f"reference_{first.pk}": "X"})
+
+    assert response.status_code == 403
+    first.refresh_from_db()
+    assert first.status == "requested"
+
+
+def test_the_withdrawal_page_offers_no_save_button(as_finance, two_requests):
+    first, _ = two_requests
+    page = as_finance.get(reverse("admin:commissions_withdrawal_change", args=[first.pk]))
+    assert 'name="_save"' not in page.text and 'name="_continue"' not in page.text
+    assert str(first.request_token) not in page.text

@@ -22,7 +22,7 @@ def test_existing_orders_and_plans_are_brought_in_line():
     # accounts and distributors are not rolled back: their tables are today's
     from django.contrib.auth import get_user_model
 
-    from distributors.services import join_network
+    from distributors.network import join_network
 
     # a flush by an earlier transactional test may have removed migration 0002's plan
     used = Plan.objects.create(name="used", level_1_rate=Decimal("0.1"), is_frozen=True)

@@ -48,17 +48,17 @@ def pay_and_accrue(order):
 def test_a_sweep_after_reactivation_does_not_pay_an_earner_who_was_suspended_when_paid(
     chain, shopper, place, use_plan, admin_user
 ):
-    from distributors import services as distributor_services
+    from distributors import network
 
     use_plan(levels=1)
     carol = chain[2]
     order = place(shopper, carol.invite_code)
     # given: carol, the only earner, is suspended when the money arrives
-    distributor_services.suspend_distributor(carol, actor=admin_user)
+    network.suspend_distributor(carol, actor=admin_user)
     order = pay_and_accrue(order)
     assert earned(order) == {}
     # when: she is reactivated, the order completes, and the safety sweep runs
-    distributor_services.reactivate_distributor(carol, actor=admin_user)
+    network.reactivate_distributor(carol, actor=admin_user)
     order_services.ship_order(order, carrier="SF", tracking_number="SF1", actor=admin_user)
     order_services.complete_order(order, actor=admin_user)
     swept = services.accrue_missing_commissions(now=order.paid_at + timedelta(minutes=10))
@@ -70,12 +70,12 @@ def test_a_sweep_after_reactivation_does_not_pay_an_earner_who_was_suspended_whe
 
 
 def test_accrual_records_that_it_ran_and_why_nobody_earned(chain, shopper, place, admin_user):
-    from distributors import services as distributor_services
+    from distributors import network
 
     alice, bob, carol = chain
     order = place(shopper, carol.invite_code)
     for member in (bob, carol):
-        distributor_services.suspend_distributor(member, actor=admin_user)
+        network.suspend_distributor(member, actor=admin_user)
     order = pay_and_accrue(order)
 
     record = Accrual.objects.get(order=order)
@@ -143,10 +143,10 @@ def test_the_merchant_may_choose_that_such_an_order_credits_nobody(chain, place,
 
 
 def test_a_suspended_recruiter_is_credited_nothing_as_for_a_customer(chain, place, admin_user):
-    from distributors import services as distributor_services
+    from distributors import network
 
     alice, bob, carol = chain
-    distributor_services.suspend_distributor(bob, actor=admin_user)
+    network.suspend_distributor(bob, actor=admin_user)
 
     assert earned(pay_and_accrue(place(carol.user))) == {}
 

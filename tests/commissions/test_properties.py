@@ -122,7 +122,7 @@ class LedgerProperties(TestCase):
         from commissions import services
         from commissions.models import Commission, CommissionPlan, LedgerEntry
         from distributors.models import Distributor
-        from distributors.services import join_network
+        from distributors.network import join_network
         from orders import services as order_services
 
         User = get_user_model()

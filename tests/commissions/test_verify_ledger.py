@@ -12,8 +12,8 @@ from django.utils import timezone
 from commissions import withdrawals
 from commissions.models import Commission, CommissionPlan, LedgerEntry, Withdrawal
 from commissions.services import accrue_commissions
+from orders import refunds
 from orders import services as order_services
-from payments import services as payment_services
 from payments.models import Payment
 from tests.commissions.helpers import withdraw
 
@@ -57,7 +57,7 @@ def refunded_order(chain, shopper, make_variant, address, admin_user):
     order_services.mark_paid(order)
     Payment.objects.create(order=order, gateway="sandbox", amount=order.total, status="succeeded")
     accrue_commissions(order.pk)
-    payment_services.refund_order(order, actor=admin_user, reason="broken bottle")
+    refunds.refund_order(order, actor=admin_user, reason="broken bottle")
     return order
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from distributors import services
+from distributors import applications, network
 from distributors.models import (
     Distributor,
     DistributorApplication,
@@ -45,7 +45,7 @@ def test_distributors_are_found_by_username_phone_or_invite_code(admin_client, c
 
 
 def test_distributors_filter_by_status_and_grade(admin_client, chain, grades, admin_user):
-    services.suspend_distributor(chain[2], actor=admin_user)
+    network.suspend_distributor(chain[2], actor=admin_user)
     page = admin_client.get(
         changelist("distributor"), {"status__exact": "suspended", "grade__id__exact": grades[0].pk}
     )
@@ -68,7 +68,7 @@ def test_the_suspend_and_reactivate_actions_record_the_reviewer(admin_client, ch
 
 
 def test_suspending_an_already_suspended_distributor_warns(admin_client_en, chain, admin_user):
-    services.suspend_distributor(chain[2], actor=admin_user)
+    network.suspend_distributor(chain[2], actor=admin_user)
     page = run_action(admin_client_en, "distributor", "suspend", [chain[2]])
     assert "already suspended" in page.content.decode()
     assert DistributorStatusChange.objects.count() == 1
@@ -123,7 +123,7 @@ def test_the_review_actions_record_the_reviewer(
     admin_client, make_user, network_settings, admin_user, action, status, distributors
 ):
     network_settings(auto_approve=False)
-    application = services.apply_to_join(make_user("erin"), name="Erin", phone="13800138000")
+    application = applications.apply_to_join(make_user("erin"), name="Erin", phone="13800138000")
 
     run_action(admin_client, "distributorapplication", action, [application])
 
@@ -135,7 +135,7 @@ def test_the_review_actions_record_the_reviewer(
 def test_reviewing_an_application_twice_warns_and_changes_nothing(
     admin_client_en, make_user, admin_user
 ):
-    application = services.apply_to_join(make_user("erin"), name="Erin", phone="13800138000")
+    application = applications.apply_to_join(make_user("erin"), name="Erin", phone="13800138000")
     page = run_action(admin_client_en, "distributorapplication", "reject", [application])
     assert "already reviewed" in page.content.decode()
     assert DistributorApplication.objects.get().status == "approved"
@@ -188,12 +188,12 @@ def test_saving_a_review_note_keeps_a_status_changed_meanwhile(
     from distributors.admin import DistributorApplicationAdmin
 
     network_settings(auto_approve=False)
-    application = services.apply_to_join(make_user("erin"), name="Erin", phone="13800138000")
+    application = applications.apply_to_join(make_user("erin"), name="Erin", phone="13800138000")
     save_form = DistributorApplicationAdmin.save_form
 
     def approved_elsewhere_meanwhile(self, request, form, change):
         # The admin loaded the pending row; another reviewer approves it now.
-        services.approve_application(application, reviewer=admin_user)
+        applications.approve_application(application, reviewer=admin_user)
         return save_form(self, request, form, change)
 
     monkeypatch.setattr(DistributorApplicationAdmin, "save_form", approved_elsewhere_meanwhile)

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from distributors import services
+from distributors import applications, network
 from distributors.models import (
     Distributor,
     DistributorApplication,
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def apply(user, invite_code="", **extra):
     fields = {"name": "王小明", "phone": "13800138000", "reason": "朋友都爱喝酒"} | extra
-    return services.apply_to_join(user, invite_code=invite_code, **fields)
+    return applications.apply_to_join(user, invite_code=invite_code, **fields)
 
 
 def test_with_auto_approval_an_application_makes_a_distributor_at_once(make_user, chain):
@@ -41,7 +41,7 @@ def test_a_reviewer_approves_an_application_and_is_recorded(
     network_settings(auto_approve=False)
     application = apply(make_user("erin"), invite_code=chain[0].invite_code)
 
-    approved = services.approve_application(application, reviewer=admin_user, now=clock.now)
+    approved = applications.approve_application(application, reviewer=admin_user, now=clock.now)
 
     assert (approved.status, approved.reviewed_by, approved.reviewed_at) == (
         DistributorApplication.Status.APPROVED,
@@ -56,7 +56,7 @@ def test_a_rejected_application_makes_no_distributor_and_may_be_followed_by_anot
 ):
     network_settings(auto_approve=False)
     erin = make_user("erin")
-    rejected = services.reject_application(apply(erin), reviewer=admin_user, note="信息不全")
+    rejected = applications.reject_application(apply(erin), reviewer=admin_user, note="信息不全")
 
     assert (rejected.status, rejected.review_note) == ("rejected", "信息不全")
     assert not Distributor.objects.exists()
@@ -66,16 +66,16 @@ def test_a_rejected_application_makes_no_distributor_and_may_be_followed_by_anot
 def test_an_application_is_reviewed_once(make_user, network_settings, admin_user):
     network_settings(auto_approve=False)
     application = apply(make_user("erin"))
-    services.approve_application(application, reviewer=admin_user)
-    with pytest.raises(services.ApplicationAlreadyReviewed):
-        services.reject_application(application, reviewer=admin_user)
-    with pytest.raises(services.ApplicationAlreadyReviewed):
-        services.approve_application(application, reviewer=admin_user)
+    applications.approve_application(application, reviewer=admin_user)
+    with pytest.raises(applications.ApplicationAlreadyReviewed):
+        applications.reject_application(application, reviewer=admin_user)
+    with pytest.raises(applications.ApplicationAlreadyReviewed):
+        applications.approve_application(application, reviewer=admin_user)
     assert Distributor.objects.count() == 1
 
 
 def test_a_distributor_applying_again_is_refused_and_nothing_changes(chain):
-    with pytest.raises(services.AlreadyDistributor):
+    with pytest.raises(network.AlreadyDistributor):
         apply(chain[2].user)
     assert not DistributorApplication.objects.exists()
 
@@ -84,21 +84,21 @@ def test_a_second_pending_application_is_refused(make_user, network_settings):
     network_settings(auto_approve=False)
     erin = make_user("erin")
     apply(erin)
-    with pytest.raises(services.ApplicationPending):
+    with pytest.raises(applications.ApplicationPending):
         apply(erin, name="another")
     assert DistributorApplication.objects.filter(user=erin).count() == 1
 
 
 def test_an_invite_code_that_does_not_exist_is_refused_and_nothing_changes(make_user):
-    with pytest.raises(services.UnknownInviteCode):
+    with pytest.raises(network.UnknownInviteCode):
         apply(make_user("erin"), invite_code="NOPE2345")
     assert not DistributorApplication.objects.exists()
     assert not Distributor.objects.exists()
 
 
 def test_the_invite_code_of_a_suspended_distributor_is_refused(make_user, chain, admin_user):
-    services.suspend_distributor(chain[2], actor=admin_user)
-    with pytest.raises(services.UnknownInviteCode):
+    network.suspend_distributor(chain[2], actor=admin_user)
+    with pytest.raises(network.UnknownInviteCode):
         apply(make_user("erin"), invite_code=chain[2].invite_code)
 
 
@@ -107,10 +107,10 @@ def test_approving_under_a_referrer_suspended_since_is_refused(
 ):
     network_settings(auto_approve=False)
     application = apply(make_user("erin"), invite_code=chain[2].invite_code)
-    services.suspend_distributor(chain[2], actor=admin_user)
+    network.suspend_distributor(chain[2], actor=admin_user)
 
-    with pytest.raises(services.ReferrerSuspended):
-        services.approve_application(application, reviewer=admin_user)
+    with pytest.raises(applications.ReferrerSuspended):
+        applications.approve_application(application, reviewer=admin_user)
 
     application.refresh_from_db()
     assert application.is_pending and not Distributor.objects.filter(user__username="erin")
@@ -132,12 +132,12 @@ def test_the_settings_are_one_row():
 def test_suspending_and_reactivating_record_who_and_when(chain, admin_user, clock):
     carol = chain[2]
     suspended_at = clock.now
-    services.suspend_distributor(carol, actor=admin_user, reason="投诉", now=suspended_at)
+    network.suspend_distributor(carol, actor=admin_user, reason="投诉", now=suspended_at)
     carol.refresh_from_db()
     assert carol.status == Distributor.Status.SUSPENDED
 
     reactivated_at = clock.advance(days=1)
-    services.reactivate_distributor(carol, actor=admin_user, now=reactivated_at)
+    network.reactivate_distributor(carol, actor=admin_user, now=reactivated_at)
     carol.refresh_from_db()
     assert carol.is_active
     assert list(
@@ -151,15 +151,15 @@ def test_suspending_and_reactivating_record_who_and_when(chain, admin_user, cloc
 
 
 def test_suspending_twice_is_refused_and_recorded_once(chain, admin_user):
-    services.suspend_distributor(chain[2], actor=admin_user)
-    with pytest.raises(services.InvalidStatusChange):
-        services.suspend_distributor(chain[2], actor=admin_user)
+    network.suspend_distributor(chain[2], actor=admin_user)
+    with pytest.raises(network.InvalidStatusChange):
+        network.suspend_distributor(chain[2], actor=admin_user)
     assert DistributorStatusChange.objects.count() == 1
 
 
 def test_reactivating_an_active_distributor_is_refused(chain, admin_user):
-    with pytest.raises(services.InvalidStatusChange):
-        services.reactivate_distributor(chain[2], actor=admin_user)
+    with pytest.raises(network.InvalidStatusChange):
+        network.reactivate_distributor(chain[2], actor=admin_user)
     assert not DistributorStatusChange.objects.exists()
 
 
@@ -197,6 +197,13 @@ def test_a_phone_number_that_is_not_a_mobile_number_is_refused(client, make_user
     assert not DistributorApplication.objects.exists()
 
 
+def test_an_invite_code_that_names_nobody_is_refused_on_its_field(client, make_user):
+    client.force_login(make_user("erin"))
+    page = client.post(reverse("distributors:join"), form(invite_code="NOBODY00"))
+    assert page.context["form"].has_error("invite_code")
+    assert not DistributorApplication.objects.exists()
+
+
 def test_applying_again_as_a_distributor_redirects_to_the_dashboard(client, chain):
     client.force_login(chain[2].user)
     response = client.post(reverse("distributors:join"), form())
@@ -209,8 +216,8 @@ def test_after_a_rejection_the_note_and_the_form_are_shown(
 ):
     network_settings(auto_approve=False)
     erin = make_user("erin")
-    application = services.apply_to_join(erin, name="Erin", phone="13800138000")
-    services.reject_application(application, reviewer=admin_user, note="请补充真实姓名")
+    application = applications.apply_to_join(erin, name="Erin", phone="13800138000")
+    applications.reject_application(application, reviewer=admin_user, note="请补充真实姓名")
     client.force_login(erin)
 
     page = client.get(reverse("distributors:join"))

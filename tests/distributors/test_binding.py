@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from distributors import services
+from distributors import binding, network
 from distributors.models import CustomerBinding, NetworkSettings
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def attribute(clock):
 
     def resolve(user, distributor=None, *, allow_self_purchase=False):
         code = distributor.invite_code if distributor else ""
-        return services.resolve_attribution(
+        return binding.resolve_attribution(
             user, code, allow_self_purchase=allow_self_purchase, now=clock.now
         )
 
@@ -66,7 +66,7 @@ def test_without_a_binding_or_a_link_nobody_is_credited(shopper, attribute, chai
 
 
 def test_an_unknown_code_binds_nobody(shopper, chain):
-    assert services.resolve_attribution(shopper, "NOPE2345", allow_self_purchase=False) is None
+    assert binding.resolve_attribution(shopper, "NOPE2345", allow_self_purchase=False) is None
     assert not CustomerBinding.objects.exists()
 
 
@@ -165,10 +165,10 @@ def test_a_binding_to_a_suspended_distributor_credits_nobody_until_reactivated(
 ):
     carol = chain[2]
     attribute(shopper, carol)
-    services.suspend_distributor(carol, actor=admin_user)
+    network.suspend_distributor(carol, actor=admin_user)
     assert attribute(shopper) is None
 
-    services.reactivate_distributor(carol, actor=admin_user)
+    network.reactivate_distributor(carol, actor=admin_user)
     assert attribute(shopper) == carol
     assert CustomerBinding.objects.count() == 1
 
@@ -220,22 +220,22 @@ def test_a_customer_bound_by_a_concurrent_order_is_not_bound_twice(
 
     # when: the checkout through `second` found no binding, and just before it
     # binds, the checkout through `first` (its own connection) binds and commits
-    decide = services._apply_binding_rule
+    decide = binding._apply_binding_rule
     competing = []
 
     def competitor_commits_first(*args, **kwargs):
         if threading.current_thread() is threading.main_thread() and not competing:
             competing.append(
                 run_in_thread(
-                    lambda: services.resolve_attribution(
+                    lambda: binding.resolve_attribution(
                         shopper, first.invite_code, allow_self_purchase=False
                     )
                 )
             )
         return decide(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_apply_binding_rule", competitor_commits_first)
-    credited = services.resolve_attribution(shopper, second.invite_code, allow_self_purchase=False)
+    monkeypatch.setattr(binding, "_apply_binding_rule", competitor_commits_first)
+    credited = binding.resolve_attribution(shopper, second.invite_code, allow_self_purchase=False)
 
     # then: one binding, the first one; both orders credit it
     assert competing == [first]

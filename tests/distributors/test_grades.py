@@ -7,7 +7,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from config.celery import app as celery_app
-from distributors import services, tasks
+from distributors import network, tasks
+from distributors.grades import evaluate_grade, set_grade
 from distributors.models import Distributor, Grade, GradeChange
 from distributors.selectors import grade_figures
 from orders import services as order_services
@@ -80,7 +81,7 @@ def test_a_distributor_is_promoted_to_the_highest_grade_whose_rules_they_meet(
     sell(bob, "2500.00")
     sell(carol, "5000.00")
 
-    change = services.evaluate_grade(bob, now=clock.now)
+    change = evaluate_grade(bob, now=clock.now)
 
     gold = grades[2]
     assert grade_of(bob) == gold
@@ -100,23 +101,23 @@ def test_a_distributor_is_promoted_to_the_highest_grade_whose_rules_they_meet(
 def test_every_rule_of_a_grade_must_be_met(chain, sell, grades):
     _alice, bob, carol = chain
     sell(bob, "100000.00")  # far above every sales rule, but team sales are 0
-    assert services.evaluate_grade(bob) is None
+    assert evaluate_grade(bob) is None
     sell(carol, "1000.00")
-    services.evaluate_grade(bob)
+    evaluate_grade(bob)
     assert grade_of(bob) == grades[1]  # silver: gold wants 2 recruits and 5000 of team sales
 
 
 def test_a_rule_of_zero_asks_for_nothing(make_distributor, grades):
     lone = make_distributor("lone")
     Distributor.objects.filter(pk=lone.pk).update(grade=None)  # joined before grades existed
-    services.evaluate_grade(lone)
+    evaluate_grade(lone)
     assert grade_of(lone) == grades[0]
 
 
 def test_grades_are_never_lowered_automatically(chain, grades, admin_user):
     carol = chain[2]
-    services.set_grade(carol, grades[2], actor=admin_user)  # no sales at all
-    assert services.evaluate_grade(carol) is None
+    set_grade(carol, grades[2], actor=admin_user)  # no sales at all
+    assert evaluate_grade(carol) is None
     assert grade_of(carol) == grades[2]
 
 
@@ -124,8 +125,8 @@ def test_evaluating_again_promotes_once(chain, sell, grades):
     _alice, bob, carol = chain
     sell(bob, "600.00")
     sell(carol, "1000.00")
-    services.evaluate_grade(bob)
-    assert services.evaluate_grade(bob) is None
+    evaluate_grade(bob)
+    assert evaluate_grade(bob) is None
     assert GradeChange.objects.filter(distributor=bob).count() == 1
 
 
@@ -133,15 +134,15 @@ def test_a_suspended_distributor_is_not_promoted(chain, sell, grades, admin_user
     _alice, bob, carol = chain
     sell(bob, "600.00")
     sell(carol, "1000.00")
-    services.suspend_distributor(bob, actor=admin_user)
-    assert services.evaluate_grade(bob) is None
+    network.suspend_distributor(bob, actor=admin_user)
+    assert evaluate_grade(bob) is None
     assert grade_of(bob) == grades[0]
 
 
 def test_staff_may_set_any_grade_and_are_recorded(chain, grades, admin_user):
     carol = chain[2]
-    services.set_grade(carol, grades[2], actor=admin_user)
-    change = services.set_grade(carol, grades[1], actor=admin_user)
+    set_grade(carol, grades[2], actor=admin_user)
+    change = set_grade(carol, grades[1], actor=admin_user)
     assert (change.from_grade, change.to_grade, change.reason, change.actor) == (
         grades[2],
         grades[1],

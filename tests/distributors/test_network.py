@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from distributors import services
+from distributors import network
 from distributors.models import Distributor
 from distributors.selectors import referral_chain_ids
 
@@ -16,14 +16,14 @@ def test_joining_with_an_invite_code_puts_you_under_its_owner(make_user, chain):
 
 
 def test_an_invite_code_that_does_not_exist_is_refused(make_user):
-    with pytest.raises(services.UnknownInviteCode):
-        services.join_network(make_user("x"), invite_code="NOPE2345")
+    with pytest.raises(network.UnknownInviteCode):
+        network.join_network(make_user("x"), invite_code="NOPE2345")
     assert not Distributor.objects.exists()
 
 
 def test_a_distributor_cannot_join_twice(chain):
-    with pytest.raises(services.AlreadyDistributor):
-        services.join_network(chain[2].user)
+    with pytest.raises(network.AlreadyDistributor):
+        network.join_network(chain[2].user)
     assert Distributor.objects.count() == 3
 
 

@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from distributors import services
+from distributors.grades import set_grade
 from distributors.models import TrainingResource
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def resources(grades):
 @pytest.fixture
 def silver_client(client, chain, grades, admin_user):
     bob = chain[1]
-    services.set_grade(bob, grades[1], actor=admin_user)
+    set_grade(bob, grades[1], actor=admin_user)
     client.force_login(bob.user)
     return client
 

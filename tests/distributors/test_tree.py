@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from distributors import services, tree
+from distributors import network, tree
 from distributors.models import Distributor, DistributorMove
 from distributors.selectors import referral_chain_ids
 
@@ -37,7 +37,7 @@ def mptt_rebuild_of(tree_id):
 
 def test_a_new_member_earns_for_the_chain_before_the_tree_is_renumbered(chain, make_user):
     alice, bob, carol = chain
-    dan = services.join_network(make_user("dan"), invite_code=carol.invite_code)
+    dan = network.join_network(make_user("dan"), invite_code=carol.invite_code)
     assert (dan.lft, dan.rght) == (tree.UNPLACED, tree.UNPLACED)
     assert dan.level == 3
     assert referral_chain_ids(dan.pk) == [dan.pk, carol.pk, bob.pk]
@@ -49,7 +49,7 @@ def test_placement_numbers_the_tree_as_django_mptt_would(make_distributor, make_
     rng = random.Random(7)
     for n in range(60):  # a random shape, joined in bursts without placing
         parent = rng.choice(members)
-        members.append(services.join_network(make_user(f"m{n}"), invite_code=parent.invite_code))
+        members.append(network.join_network(make_user(f"m{n}"), invite_code=parent.invite_code))
 
     result = tree.place_nodes(root.tree_id)
 
@@ -67,7 +67,7 @@ def test_a_move_carries_the_team_along_and_is_recorded(chain, make_distributor, 
     alice, bob, carol = chain
     erin = make_distributor("erin")  # a network of her own
 
-    services.move_distributor(bob, erin, actor=admin_user, reason="asked to change team")
+    network.move_distributor(bob, erin, actor=admin_user, reason="asked to change team")
 
     bob.refresh_from_db()
     carol.refresh_from_db()
@@ -85,15 +85,15 @@ def test_a_move_under_ones_own_team_is_refused(chain, admin_user):
     alice, bob, carol = chain
     before = fields()
     for new_parent in (carol, bob):
-        with pytest.raises(services.InvalidMove):
-            services.move_distributor(bob, new_parent, actor=admin_user)
+        with pytest.raises(network.InvalidMove):
+            network.move_distributor(bob, new_parent, actor=admin_user)
     assert fields() == before
     assert not DistributorMove.objects.exists()
 
 
 def test_a_move_to_the_top_starts_a_network_of_its_own(chain, admin_user):
     alice, bob, carol = chain
-    services.move_distributor(bob, None, actor=admin_user)
+    network.move_distributor(bob, None, actor=admin_user)
     bob.refresh_from_db()
     alice.refresh_from_db()
     assert bob.is_root_node() and bob.tree_id != alice.tree_id
@@ -109,7 +109,7 @@ def test_moving_does_not_change_an_order_already_placed(
     order = place_order(
         shopper, [(variant.pk, 1)], address=address, referral_code=carol.invite_code
     )
-    services.move_distributor(carol, alice, actor=admin_user)
+    network.move_distributor(carol, alice, actor=admin_user)
     order.refresh_from_db()
     assert order.referral_chain == [carol.pk, bob.pk, alice.pk]
 
@@ -117,7 +117,7 @@ def test_moving_does_not_change_an_order_already_placed(
 def test_saving_a_stale_distributor_does_not_undo_a_renumbering(chain, make_user):
     alice = chain[0]
     stale = Distributor.objects.get(pk=alice.pk)
-    services.join_network(make_user("dan"), invite_code=alice.invite_code)
+    network.join_network(make_user("dan"), invite_code=alice.invite_code)
     tree.place_nodes(alice.tree_id)
 
     stale.status = Distributor.Status.SUSPENDED

@@ -49,7 +49,7 @@ def test_concurrent_polls_store_each_step_once_and_deliver_once(
 
     results = run_at_once(lambda _: services.poll_tracking(), range(6))
 
-    assert sum(results) == 5, results
+    assert sum(results) == 4, results  # the pickup step was stored right after shipping
     assert TrackingEvent.objects.count() == 5
     order = Order.objects.get()
     assert order.events.filter(to_status="delivered").count() == 1

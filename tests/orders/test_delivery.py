@@ -1,12 +1,13 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from config import celery_app
+from core.models import OutboxMessage
 from orders import services
 from orders.models import Order, Shipment, TrackingEvent
-from orders.tracking import get_adapter
+from orders.tracking import carriers, get_adapter
 from orders.tracking.sandbox import SandboxCarrier
 
 from .aftersale_helpers import place_paid, ship
@@ -22,9 +23,66 @@ def paid(shopper, variant, address):
 def test_shipping_creates_the_shipment_and_records_who(paid, admin_user):
     order = ship(paid, admin_user, carrier="顺丰", tracking_number="SF123")
     shipment = Shipment.objects.get(order=order)
-    assert (shipment.carrier, shipment.tracking_number) == ("顺丰", "SF123")
+    assert (shipment.carrier, shipment.tracking_number) == ("shunfeng", "SF123")
     assert order.status == Order.Status.SHIPPED
     assert order.events.get(to_status="shipped").actor == admin_user
+
+
+@pytest.mark.parametrize("typed", ["SF", "顺丰", "顺丰速运", " sf express ", "shunfeng"])
+def test_a_carrier_is_stored_by_its_code_whatever_name_staff_typed(paid, admin_user, typed):
+    order = ship(paid, admin_user, carrier=typed)
+    assert order.carrier == order.shipment.carrier == "shunfeng"
+    with translation.override("en"):
+        assert order.shipment.carrier_name == "SF Express"
+
+
+def test_an_unknown_carrier_is_refused_with_the_list_of_carriers(paid, admin_user):
+    with translation.override("en"), pytest.raises(services.UnknownCarrier) as refused:
+        services.ship_order(paid, carrier="乌龟快递", tracking_number="X1", actor=admin_user)
+    assert "乌龟快递" in str(refused.value) and "ZTO Express" in str(refused.value)
+    assert not Shipment.objects.filter(order=paid).exists()
+
+
+def test_the_sandbox_carrier_exists_only_on_a_demo_site(paid, admin_user, settings):
+    settings.DEMO_SITE = False
+    assert "sandbox" not in dict(carriers.choices())
+    with pytest.raises(services.UnknownCarrier):
+        services.ship_order(paid, carrier="sandbox", tracking_number="SBX1", actor=admin_user)
+
+
+def test_an_old_free_text_carrier_reads_as_it_was_typed():
+    assert Shipment(carrier="德邦物流", tracking_number="1").carrier_name == "德邦物流"
+
+
+def test_shipping_a_tracked_carrier_enqueues_its_first_poll(paid, admin_user):
+    saved = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False  # through the outbox, as in production
+    try:
+        order = ship(paid, admin_user, carrier="sandbox")
+    finally:
+        celery_app.conf.task_always_eager = saved
+    message = OutboxMessage.objects.get(task="orders.tasks.start_tracking")
+    assert message.args == [order.shipment.pk]
+
+
+def test_the_page_shows_the_first_step_right_after_shipping(
+    paid, admin_user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ship_order(paid, carrier="sandbox", tracking_number="SBX7", actor=admin_user)
+    shipment = Shipment.objects.get(order=paid)
+    assert [e.description for e in shipment.events.all()] == ["快件已揽收"]
+    assert shipment.last_polled_at is not None
+
+
+def test_an_untracked_carrier_enqueues_nothing(paid, admin_user):
+    saved = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        ship(paid, admin_user, carrier="顺丰")
+    finally:
+        celery_app.conf.task_always_eager = saved
+    assert not OutboxMessage.objects.filter(task="orders.tasks.start_tracking").exists()
 
 
 def test_shipping_twice_or_a_cancelled_order_is_refused_and_changes_nothing(
@@ -72,7 +130,7 @@ def test_polling_stores_each_step_once_and_marks_the_order_delivered(paid, admin
 
 def test_parcels_of_carriers_without_adapter_are_not_polled(paid, admin_user):
     ship(paid, admin_user, carrier="顺丰", days_ago=2)
-    assert get_adapter("顺丰") is None
+    assert get_adapter("shunfeng") is None  # TRACKING_ADAPTER=sandbox tracks no real carrier
     assert services.poll_tracking() == 0
 
 

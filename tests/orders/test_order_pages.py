@@ -2,13 +2,17 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from io import BytesIO
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
+from catalog.models import ProductImage
 from orders import aftersale, services
-from orders.models import AfterSaleRequest, Order, OrderLine, TrackingEvent
+from orders.models import AfterSaleRequest, Order, OrderLine, ShippingSettings, TrackingEvent
 
 from .aftersale_helpers import place_paid, ship
 
@@ -20,6 +24,19 @@ def logged_in(client, shopper, settings):
     settings.LANGUAGE_CODE = "en"
     client.force_login(shopper)
     return client
+
+
+@pytest.fixture
+def png(settings, tmp_path):
+    """An uploadable PNG; it and its thumbnails land in a throwaway folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+    def make(name="bottle.png"):
+        buffer = BytesIO()
+        Image.new("RGB", (600, 600), (155, 28, 28)).save(buffer, "PNG")
+        return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
+
+    return make
 
 
 def bulk_orders(user, variant, count):
@@ -53,19 +70,24 @@ def bulk_orders(user, variant, count):
     return orders
 
 
-LIST_QUERIES = 4  # session, user, count, the page with first line and count
+LIST_QUERIES = 7  # session, user, count, the page, its lines with their pictures,
+# the unpaid-order timeout (for the countdown), the tabs' counts
 
 
 @pytest.mark.parametrize("count", [1, 30])
 def test_the_order_list_costs_the_same_for_1_or_30_orders(
-    logged_in, shopper, variant, count, django_assert_num_queries
+    logged_in, shopper, variant, count, django_assert_num_queries, png
 ):
+    ProductImage.objects.create(product=variant.product, image=png())
+    ShippingSettings.get_solo()
     bulk_orders(shopper, variant, count)
     with django_assert_num_queries(LIST_QUERIES):
         response = logged_in.get(reverse("orders:list"))
     assert response.status_code == 200
     assert "Tea 0" in response.text and "and 1 more item" in response.text
     assert len(response.context["page"].object_list) == min(count, 20)
+    # every order shows its products' pictures
+    assert response.text.count('alt="Tea 1"') == min(count, 20)
 
 
 def test_the_order_list_shows_only_my_orders(logged_in, make_user, variant):
@@ -178,3 +200,73 @@ def test_a_refund_after_the_window_is_refused(logged_in, shopper, variant, addre
     )
     assert "can no longer be refunded" in response.text
     assert not AfterSaleRequest.objects.exists()
+
+
+def tab_numbers(client, tab=None):
+    response = client.get(reverse("orders:list"), {"tab": tab} if tab else {})
+    assert response.status_code == 200
+    return [order.number for order in response.context["page"].object_list], response
+
+
+def test_the_status_tabs_sort_the_orders_the_way_a_shopper_expects(
+    logged_in, shopper, make_variant, address, admin_user
+):
+    unpaid = services.place_order(shopper, [(make_variant().pk, 1)], address=address)
+    paid = place_paid(shopper, [(make_variant(), 1)], address)
+    shipped = ship(place_paid(shopper, [(make_variant(), 1)], address), admin_user)
+    received = ship(place_paid(shopper, [(make_variant(), 1)], address), admin_user)
+    services.confirm_receipt(received, actor=shopper)
+    asking = ship(place_paid(shopper, [(make_variant(), 1)], address), admin_user)
+    aftersale.request_refund(asking, user=shopper, kind="whole", reason="damaged")
+
+    assert tab_numbers(logged_in, "pending_payment")[0] == [unpaid.number]
+    assert tab_numbers(logged_in, "to_ship")[0] == [paid.number]
+    # the one asking for a refund is still on its way too
+    assert tab_numbers(logged_in, "to_receive")[0] == [asking.number, shipped.number]
+    assert tab_numbers(logged_in, "after_sale")[0] == [asking.number]
+    everything, response = tab_numbers(logged_in)
+    assert len(everything) == 5
+    counts = {tab["value"]: tab["count"] for tab in response.context["tabs"]}
+    assert counts == {
+        "all": 5,
+        "pending_payment": 1,
+        "to_ship": 1,
+        "to_receive": 2,
+        "after_sale": 1,
+    }
+
+
+def test_an_unknown_tab_shows_every_order(logged_in, shopper, variant):
+    bulk_orders(shopper, variant, 2)
+
+    numbers, response = tab_numbers(logged_in, "<script>")
+
+    assert len(numbers) == 2
+    assert response.context["tab"] == "all"
+
+
+def test_an_unpaid_order_shows_when_it_is_cancelled_and_counts_down_to_it(
+    logged_in, shopper, variant, address
+):
+    rules = ShippingSettings.get_solo()
+    rules.unpaid_timeout_minutes = 30
+    rules.save()
+    order = services.place_order(shopper, [(variant.pk, 1)], address=address)
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    order.refresh_from_db()
+    deadline = timezone.localtime(order.created_at + timedelta(minutes=30))
+
+    for url in (reverse("orders:list"), order.get_absolute_url()):
+        text = logged_in.get(url).text
+        # without JavaScript: the time; with it, countdown.js counts the seconds left
+        assert f"Please pay by {deadline:%Y-%m-%d %H:%M}" in text
+        seconds = int(text.split('data-countdown="', 1)[1].split('"', 1)[0])
+        assert 19 * 60 < seconds <= 20 * 60
+        assert "js/countdown.js" in text
+
+
+def test_a_paid_order_has_no_countdown(logged_in, shopper, variant, address):
+    order = place_paid(shopper, [(variant, 1)], address)
+
+    for url in (reverse("orders:list"), order.get_absolute_url()):
+        assert "data-countdown=" not in logged_in.get(url).text

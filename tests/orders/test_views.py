@@ -131,3 +131,29 @@ def test_earnings_page_needs_a_distributor(client, shopper):
     client.force_login(shopper)
     response = client.get(reverse("commissions:earnings"))
     assert response.url == reverse("distributors:join")
+
+
+def test_checking_out_twice_with_the_same_new_address_keeps_one_copy(client, variant, shopper):
+    from accounts.models import Address
+
+    from .checkout_helpers import NEW_ADDRESS
+
+    client.force_login(shopper)
+    for detail in ("建国路 1 号", " 建国路 1 号 "):
+        add(client, variant.pk, 1)
+        client.get(reverse("orders:checkout"))
+        response = client.post(
+            reverse("orders:checkout"),
+            {
+                **NEW_ADDRESS,
+                "new-detail": detail,
+                "checkout_token": client.session["checkout_token"],
+            },
+        )
+        assert response.status_code == 302
+
+    assert Order.objects.filter(user=shopper).count() == 2
+    assert Address.objects.filter(user=shopper).count() == 1
+    assert {o.shipping_address for o in Order.objects.all()} == {
+        Address.objects.get(user=shopper).one_line
+    }

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import Variant
-from orders import aftersale
+from orders import aftersale, refunds
 from orders.models import AfterSaleRequest, Order
 from payments import services
 from payments.gateways import get_gateway
@@ -66,7 +66,7 @@ def test_a_full_refund_after_a_partial_one_gives_back_only_the_rest(paid, shoppe
     )
     aftersale.approve(request, actor=admin_user)  # 100.00 back, 1 restocked
 
-    services.refund_order(paid, actor=admin_user, reason="merchant")
+    refunds.refund_order(paid, actor=admin_user, reason="merchant")
 
     paid.refresh_from_db()
     assert paid.status == Order.Status.REFUNDED and paid.refunded_total == Decimal("300.00")

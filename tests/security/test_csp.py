@@ -29,7 +29,7 @@ def policy(response) -> dict[str, list[str]]:
 @pytest.fixture
 def shop(client, shopper, variant, address, default_plan):
     """A shopper who is also a distributor, with an order to pay and a full cart."""
-    from distributors.services import join_network
+    from distributors.network import join_network
     from distributors.tree import place_nodes
 
     place_nodes(join_network(shopper, invite_code=None).tree_id)

@@ -3,6 +3,9 @@
 Idempotent: run it again and it changes nothing that exists.
 """
 
+import time
+import urllib.error
+import urllib.request
 from decimal import Decimal
 
 from django.conf import settings
@@ -17,7 +20,7 @@ from catalog.cache import bump_catalog_version
 from catalog.models import Category, Product, ProductImage, ProductSpec, Variant
 from core.locks import lock_tree
 from distributors.models import Distributor
-from distributors.services import join_network
+from distributors.network import join_network
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - demo accounts only
 
@@ -204,7 +207,27 @@ SHOPPER = "dave"
 class Command(BaseCommand):
     help = "Load the demo shop: catalog, admin, a three-level distributor chain and a shopper."
 
-    @transaction.atomic
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--logins-only",
+            action="store_true",
+            help="Seed nothing; print the demo sign-ins and the referral link.",
+        )
+        parser.add_argument(
+            "--when-up",
+            metavar="HOST:PORT",
+            help=(
+                "With --logins-only: wait until the site at HOST:PORT answers, so the "
+                "sign-ins come after the server's (and the worker's) start-up output."
+            ),
+        )
+        parser.add_argument(
+            "--site",
+            metavar="HOST:PORT",
+            default="127.0.0.1:8000",
+            help="Where the site runs, for the referral link (default 127.0.0.1:8000).",
+        )
+
     def handle(self, *args, **options):
         if not settings.DEMO_SITE:
             # A superuser admin / demo12345 on a real shop is a door left open.
@@ -216,6 +239,15 @@ class Command(BaseCommand):
                 )
                 % {"password": DEMO_PASSWORD}
             )
+        site = options["when_up"] or options["site"]
+        if not options["logins_only"]:
+            self.seed()
+        elif options["when_up"] and not self.wait_until_up(site):
+            return
+        self.print_logins(site)
+
+    @transaction.atomic
+    def seed(self) -> None:
         steps = [
             ("categories", self.seed_categories),
             ("products", self.seed_products),
@@ -226,13 +258,33 @@ class Command(BaseCommand):
         for number, (name, step) in enumerate(steps, start=1):
             created = step()
             self.stdout.write(f"[{number}/{len(steps)}] {name}: {created} created")
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with:"))
+
+    def print_logins(self, site: str) -> None:
+        self.stdout.write(self.style.SUCCESS(f"Demo shop at http://{site}/  Sign in with:"))
         self.stdout.write(f"  admin (back office, /admin/)  admin / {DEMO_PASSWORD}")
         for username, _parent in NETWORK:
             self.stdout.write(f"  distributor                   {username} / {DEMO_PASSWORD}")
         self.stdout.write(f"  shopper                       {SHOPPER} / {DEMO_PASSWORD}")
-        code = Distributor.objects.get(user__username="carol").invite_code
-        self.stdout.write(f"  carol's referral link         http://127.0.0.1:8000/r/{code}/")
+        carol = Distributor.objects.filter(user__username="carol").first()
+        if carol is not None:
+            self.stdout.write(
+                f"  carol's referral link         http://{site}/r/{carol.invite_code}/"
+            )
+
+    @staticmethod
+    def wait_until_up(site: str, *, seconds: int = 120) -> bool:
+        """Whether http://``site``/health/live/ answered within ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://{site}/health/live/", timeout=2):  # noqa: S310
+                    time.sleep(0.5)  # after the server's log line of this very request
+                    return True
+            except urllib.error.HTTPError:  # it answers, if not with a 200
+                return True
+            except OSError:  # not listening yet
+                time.sleep(0.5)
+        return False
 
     def seed_categories(self) -> int:
         created = 0
@@ -276,21 +328,34 @@ class Command(BaseCommand):
         return created
 
     def seed_pictures_and_specs(self) -> int:
-        """Two drawn pictures (bottle, gift box) and a spec table for products without them."""
+        """Two drawn pictures (bottle, gift box) and a spec table for products without them.
+
+        A demo picture drawn by an older ``demo_art`` (its file name lacks the current
+        ``ART_VERSION``, e.g. drawn without the shipped font, in empty boxes) is redrawn
+        in place; pictures a merchant uploaded are never touched.
+        """
         created = 0
-        for product in Product.objects.filter(slug__in=LOOKS):
-            if not product.images.exists():
-                look = LOOKS[product.slug]
-                name = product.name.split()[0]
-                for position, (kind, draw) in enumerate(
-                    [("bottle", demo_art.bottle), ("box", demo_art.gift_box)]
-                ):
+        stamp = f"-art{demo_art.ART_VERSION}"
+        for product in Product.objects.filter(slug__in=LOOKS).prefetch_related("images"):
+            look = LOOKS[product.slug]
+            name = product.name.split()[0]
+            images = {image.position: image for image in product.images.all()}
+            for position, (kind, draw) in enumerate(
+                [("bottle", demo_art.bottle), ("box", demo_art.gift_box)]
+            ):
+                image = images.get(position)
+                if images and not self.is_outdated_demo_picture(image, product.slug, kind, stamp):
+                    continue
+                old_files = image.file_names() if image else []
+                if image is None:
                     image = ProductImage(product=product, position=position, alt_text=product.name)
-                    image.image.save(
-                        f"{product.slug}-{kind}.png", ContentFile(draw(name, look)), save=False
-                    )
-                    image.save()
-                    created += 1
+                image.image.save(
+                    f"{product.slug}-{kind}{stamp}.png", ContentFile(draw(name, look)), save=False
+                )
+                image.save()
+                storage = image.image.storage
+                transaction.on_commit(lambda old=old_files, s=storage: [s.delete(n) for n in old])
+                created += 1
             if not product.specs.exists():
                 ProductSpec.objects.bulk_create(
                     ProductSpec(
@@ -309,6 +374,14 @@ class Command(BaseCommand):
         if created:
             bump_catalog_version()
         return created
+
+    @staticmethod
+    def is_outdated_demo_picture(image, slug: str, kind: str, stamp: str) -> bool:
+        """Whether ``image`` is a picture seed_demo drew (by its file name) before ``stamp``."""
+        if image is None:
+            return False
+        file_name = image.image.name.rsplit("/", 1)[-1]
+        return file_name.startswith(f"{slug}-{kind}") and stamp not in file_name
 
     def seed_users(self) -> int:
         User = get_user_model()

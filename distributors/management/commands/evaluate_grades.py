@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from distributors import selectors, services
+from distributors import grades, selectors
 
 
 class Command(BaseCommand):
@@ -10,5 +10,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         ids = selectors.ids_below_top_grade()
-        promoted = services.evaluate_grades(ids)
+        promoted = grades.evaluate_grades(ids)
         self.stdout.write(f"{len(ids)} distributors reviewed, {promoted} promoted")
