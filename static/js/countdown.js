@@ -1,6 +1,7 @@
 /* The time left to pay an unpaid order, counted down each second.
    The server renders <p data-countdown="SECONDS LEFT" data-countdown-label="… %s"
-   data-countdown-expired="…"> with the deadline as text, which stays without JS.
+   data-countdown-expired="…"> with the deadline as text, which stays without JS;
+   when time is up, the pay form beside it ([data-pay-form]) is hidden.
    Seconds come from the server's clock, so a phone set to the wrong time counts right. */
 (function () {
   "use strict";
@@ -33,6 +34,9 @@
       } else {
         timer.text.textContent = timer.element.getAttribute("data-countdown-expired");
         timer.element.classList.add("is-expired");
+        // time is up: no more paying for an order about to be cancelled
+        var pay = timer.element.parentElement.querySelector("[data-pay-form]");
+        if (pay) { pay.hidden = true; }
       }
     });
   };

@@ -265,6 +265,23 @@ def test_an_unpaid_order_shows_when_it_is_cancelled_and_counts_down_to_it(
         assert "js/countdown.js" in text
 
 
+def test_an_unpaid_order_past_its_deadline_is_no_longer_offered_for_payment(
+    logged_in, shopper, variant, address
+):
+    rules = ShippingSettings.get_solo()
+    rules.unpaid_timeout_minutes = 30
+    rules.save()
+    order = services.place_order(shopper, [(variant.pk, 1)], address=address)
+    pay_url = reverse("payments_pages:start", args=[order.number])
+    assert pay_url in logged_in.get(reverse("orders:list")).text
+
+    # the cancel task has not run yet, but the shopper's time is up
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(minutes=31))
+
+    for url in (reverse("orders:list"), order.get_absolute_url()):
+        assert pay_url not in logged_in.get(url).text
+
+
 def test_a_paid_order_has_no_countdown(logged_in, shopper, variant, address):
     order = place_paid(shopper, [(variant, 1)], address)
 
