@@ -30,7 +30,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py seed_demo --site $(RUN_ADDR)
 	$(BIN)/celery -A config worker -B --pool=solo --loglevel=INFO \
 	    --logfile=var/worker.log >>var/worker.log 2>&1 & WORKER=$$!; \
-	$(BIN)/python manage.py seed_demo --logins-only --when-up $(RUN_ADDR) & LOGINS=$$!; \
+	$(BIN)/python manage.py seed_demo --logins-only --when-up --site $(RUN_ADDR) & LOGINS=$$!; \
 	trap 'kill $$WORKER $$LOGINS 2>/dev/null' EXIT INT TERM; \
 	echo "Celery worker + beat: pid $$WORKER, log in var/worker.log"; \
 	$(BIN)/python manage.py runserver $(RUN_ADDR)

@@ -27,10 +27,6 @@ STYLES = {
 }
 
 
-def _font(size: int):
-    return cjk_font(size)
-
-
 def _background(top: str, bottom: str) -> Image.Image:
     side = SIZE * SCALE
     start, end = Image.new("RGB", (1, 1), top), Image.new("RGB", (1, 1), bottom)
@@ -53,7 +49,7 @@ def _vertical_text(draw, text: str, centre_x: int, top: int, bottom: int, fill: 
     if not chars:
         return
     size = min(int((bottom - top) / len(chars) * 0.9), 64 * SCALE)
-    font = _font(size)
+    font = cjk_font(size)
     for n, char in enumerate(chars):
         draw.text((centre_x, top + n * size * 1.08), char, font=font, fill=fill, anchor="mt")
 
@@ -83,7 +79,7 @@ def bottle(name: str, style: str) -> bytes:
         draw.rectangle(_s(345, 470, 478, 650), fill=label)
         draw.line(_s(358, 490, 465, 490), fill=ink, width=2 * SCALE)
         draw.line(_s(358, 630, 465, 630), fill=ink, width=2 * SCALE)
-        font = _font(26 * SCALE)
+        font = cjk_font(26 * SCALE)
         draw.text(_s(411, 545), name[:3], font=font, fill=ink, anchor="mm")
         draw.text(_s(411, 585), name[3:6], font=font, fill=ink, anchor="mm")
     else:
@@ -109,9 +105,9 @@ def gift_box(name: str, style: str) -> bytes:
     draw.rectangle(_s(200, 250, 520, 710), fill=box_colour)
     draw.rectangle(_s(220, 270, 500, 690), outline="#d9b45a", width=4 * SCALE)
     draw.ellipse(_s(285, 320, 435, 470), outline="#d9b45a", width=5 * SCALE)
-    font = _font(72 * SCALE)
+    font = cjk_font(72 * SCALE)
     draw.text(_s(360, 395), name[:1], font=font, fill="#f7e3a1", anchor="mm")
-    font = _font(36 * SCALE)
+    font = cjk_font(36 * SCALE)
     draw.text(_s(360, 560), name[:6], font=font, fill="#f7e3a1", anchor="mm")
     return _png(image)
 

@@ -11,7 +11,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    SearchVectorExact,
+)
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -191,8 +196,9 @@ def search(products: QuerySet[Product], text: str) -> QuerySet[Product]:
 
     A substring match, since Chinese has no spaces between words ("茅台" must find
     "茅台镇酱香"), plus full-text search on PostgreSQL ('simple' config: no stemming,
-    any language) for several words. Subqueries only, so a product is listed once and
-    the listing's aggregates over variants stay right; one query with the page.
+    any language) for several words. No joins (conditions on the row, EXISTS for the
+    rest), so a product is listed once and the listing's aggregates over variants stay
+    right; one query with the page.
     """
     in_name = (
         Q(name__icontains=text)
@@ -216,14 +222,8 @@ def search(products: QuerySet[Product], text: str) -> QuerySet[Product]:
         query = SearchQuery(text, config="simple", search_type="websearch")
         name_vector = SearchVector("name", "name_en", config="simple")
         description_vector = SearchVector("description", "description_en", config="simple")
-        in_name |= Exists(
-            Product.objects.annotate(document=name_vector).filter(pk=OuterRef("pk"), document=query)
-        )
-        in_description |= Exists(
-            Product.objects.annotate(document=description_vector).filter(
-                pk=OuterRef("pk"), document=query
-            )
-        )
+        in_name |= SearchVectorExact(name_vector, query)
+        in_description |= SearchVectorExact(description_vector, query)
         vector = SearchVector("name", "name_en", weight="A", config="simple") + SearchVector(
             "description", "description_en", weight="B", config="simple"
         )
@@ -236,8 +236,9 @@ def search(products: QuerySet[Product], text: str) -> QuerySet[Product]:
         default=Value(DESCRIPTION_TIER),
         output_field=FloatField(),
     )
-    matching = Product.objects.filter(in_name | in_category_or_spec | in_description)
-    return products.filter(pk__in=matching.values("pk")).annotate(rank=tier + text_rank)
+    return products.filter(in_name | in_category_or_spec | in_description).annotate(
+        rank=tier + text_rank
+    )
 
 
 def paginate(products: QuerySet[Product], number, per_page: int | None = None) -> Page:

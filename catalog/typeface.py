@@ -1,4 +1,4 @@
-"""The one font everything the server draws uses (demo pictures, posters).
+"""The one font everything the server draws uses (the demo pictures).
 
 Shipped in the repository (``catalog/fonts/``, SIL OFL) rather than looked up
 among the machine's fonts: a fresh server often has no CJK font at all, and
@@ -10,12 +10,8 @@ from pathlib import Path
 
 from PIL import ImageFont
 
+# Noto Sans SC Regular: Chinese, Latin letters and digits.
 CJK_FONT_PATH = Path(__file__).resolve().parent / "fonts" / "NotoSansSC-Regular.ttf"
-
-
-def cjk_font_path() -> Path:
-    """The shipped Noto Sans SC Regular: Chinese, Latin letters and digits."""
-    return CJK_FONT_PATH
 
 
 @lru_cache(maxsize=32)

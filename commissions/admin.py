@@ -22,7 +22,7 @@ from core.admin import (
     object_form_page,
     run_for_each,
 )
-from core.templatetags.money import percent
+from core.money import format_percent
 
 from . import selectors, services, withdrawals
 from .forms import CommissionPlanForm, GradeRateForm
@@ -129,23 +129,23 @@ class CommissionPlanAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("level 1 rate"), ordering="level_1_rate")
     def level_1_percent(self, plan):
-        return percent(plan.level_1_rate)
+        return format_percent(plan.level_1_rate)
 
     @admin.display(description=gettext_lazy("level 2 rate"), ordering="level_2_rate")
     def level_2_percent(self, plan):
-        return percent(plan.level_2_rate)
+        return format_percent(plan.level_2_rate)
 
     @admin.display(description=gettext_lazy("level 3 rate"), ordering="level_3_rate")
     def level_3_percent(self, plan):
-        return percent(plan.level_3_rate) if plan.levels >= 3 else "-"
+        return format_percent(plan.level_3_rate) if plan.levels >= 3 else "-"
 
     @admin.display(description=gettext_lazy("payout cap"), ordering="payout_cap")
     def payout_cap_percent(self, plan):
-        return percent(plan.payout_cap)
+        return format_percent(plan.payout_cap)
 
     @admin.display(description=gettext_lazy("withdrawal fee"))
     def withdrawal_fee_percent(self, plan):
-        return percent(plan.withdrawal_fee_rate)
+        return format_percent(plan.withdrawal_fee_rate)
 
     @admin.display(description=gettext_lazy("payout methods"))
     def payout_method_names(self, plan):
@@ -277,7 +277,10 @@ class PayoutReferencesForm(forms.Form):
     """One payout reference per withdrawal to be marked paid.
 
     `rows` pairs each withdrawal with its field (the review page lists them).
+    The list's "approve" action and one withdrawal's approve page both use it.
     """
+
+    action = "approve"
 
     def __init__(self, *args, withdrawals, **kwargs):
         super().__init__(*args, **kwargs)
@@ -292,13 +295,19 @@ class PayoutReferencesForm(forms.Form):
             )
             self.rows.append((withdrawal, self[name]))
 
-    def reference_of(self, withdrawal) -> str:
-        return self.cleaned_data[f"reference_{withdrawal.pk}"]
+    @staticmethod
+    def review(withdrawal, data, *, reviewer) -> None:
+        """Mark `withdrawal` paid by hand, with the reference typed for it in `data`."""
+        withdrawals.approve_withdrawal(
+            withdrawal, reviewer=reviewer, payout_reference=data[f"reference_{withdrawal.pk}"]
+        )
 
 
 class RejectForm(forms.Form):
-    """One reason for all the withdrawals rejected together."""
+    """One reason for all the withdrawals rejected together (the list's "reject"
+    action, or one withdrawal's reject page)."""
 
+    action = "reject"
     reason = forms.CharField(
         label=gettext_lazy("Reason (the distributor sees it)"),
         max_length=Withdrawal._meta.get_field("reject_reason").max_length,
@@ -308,6 +317,11 @@ class RejectForm(forms.Form):
     def __init__(self, *args, withdrawals, **kwargs):
         super().__init__(*args, **kwargs)
         self.rows = [(withdrawal, None) for withdrawal in withdrawals]
+
+    @staticmethod
+    def review(withdrawal, data, *, reviewer) -> None:
+        """Reject `withdrawal` with the reason in `data`; its hold returns to available."""
+        withdrawals.reject_withdrawal(withdrawal, reviewer=reviewer, reason=data["reason"])
 
 
 def excel_safe(value) -> str:
@@ -403,33 +417,31 @@ class WithdrawalAdmin(NoSaveButtonsMixin, ObjectViewsMixin, admin.ModelAdmin):
 
     def approve_view(self, request, pk):
         """Mark one withdrawal paid by hand, from its own page (as the approve action)."""
-
-        def approve(withdrawal, data):
-            withdrawals.approve_withdrawal(
-                withdrawal,
-                reviewer=request.user,
-                payout_reference=data[f"reference_{withdrawal.pk}"],
-            )
-            return _("Withdrawal #%(number)s marked paid.") % {"number": withdrawal.pk}
-
         return self._review_one(
-            request, pk, PayoutReferencesForm, approve, "approve", _("Mark withdrawal paid"), "pay"
+            request,
+            pk,
+            PayoutReferencesForm,
+            title=_("Mark withdrawal paid"),
+            done_message=_("Withdrawal #%(number)s marked paid."),
+            permission="pay",
         )
 
     def reject_view(self, request, pk):
         """Reject one withdrawal from its own page (as the reject action)."""
-
-        def reject(withdrawal, data):
-            withdrawals.reject_withdrawal(withdrawal, reviewer=request.user, reason=data["reason"])
-            return _("Withdrawal #%(number)s rejected; the amount is available again.") % {
-                "number": withdrawal.pk
-            }
-
         return self._review_one(
-            request, pk, RejectForm, reject, "reject", _("Reject withdrawal"), "change"
+            request,
+            pk,
+            RejectForm,
+            title=_("Reject withdrawal"),
+            done_message=_("Withdrawal #%(number)s rejected; the amount is available again."),
+            permission="change",
         )
 
-    def _review_one(self, request, pk, form_class, apply, action, title, permission):
+    def _review_one(self, request, pk, form_class, *, title, done_message, permission):
+        def apply(withdrawal, data):
+            form_class.review(withdrawal, data, reviewer=request.user)
+            return done_message % {"number": withdrawal.pk}
+
         return object_form_page(
             self,
             request,
@@ -442,7 +454,7 @@ class WithdrawalAdmin(NoSaveButtonsMixin, ObjectViewsMixin, admin.ModelAdmin):
             permission=permission,
             queryset=Withdrawal.objects.select_related("distributor__user"),
             form_kwargs=lambda withdrawal: {"withdrawals": [withdrawal]},
-            extra_context=lambda withdrawal: {"action": action},
+            extra_context=lambda withdrawal: {"action": form_class.action},
         )
 
     def _open_ones(self, request, queryset) -> list[Withdrawal]:
@@ -461,8 +473,8 @@ class WithdrawalAdmin(NoSaveButtonsMixin, ObjectViewsMixin, admin.ModelAdmin):
             )
         return open_ones
 
-    def _review(self, request, queryset, *, action, form_class, review, title, done_message):
-        """Ask for the form on an intermediate page, then `review(form, withdrawal)` each.
+    def _review(self, request, queryset, form_class, *, title, done_message):
+        """Ask for `form_class` on an intermediate page, then its `review` on each.
 
         The page posts the same action and selection back with `confirm`; a
         withdrawal reviewed meanwhile is refused by the service, and said so.
@@ -477,12 +489,17 @@ class WithdrawalAdmin(NoSaveButtonsMixin, ObjectViewsMixin, admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
                 "title": title,
-                "action": action,
+                "action": form_class.action,
                 "form": form,
                 "action_checkbox_name": ACTION_CHECKBOX_NAME,
             }
             return TemplateResponse(request, "admin/commissions/withdrawal/review.html", context)
-        self._run_each(request, open_ones, lambda w: review(form, w), done_message)
+        self._run_each(
+            request,
+            open_ones,
+            lambda w: form_class.review(w, form.cleaned_data, reviewer=request.user),
+            done_message,
+        )
         return None
 
     def _run_each(self, request, open_ones, review, done_message) -> None:
@@ -521,11 +538,7 @@ class WithdrawalAdmin(NoSaveButtonsMixin, ObjectViewsMixin, admin.ModelAdmin):
         return self._review(
             request,
             queryset,
-            action="approve",
-            form_class=PayoutReferencesForm,
-            review=lambda form, withdrawal: withdrawals.approve_withdrawal(
-                withdrawal, reviewer=request.user, payout_reference=form.reference_of(withdrawal)
-            ),
+            PayoutReferencesForm,
             title=_("Mark withdrawals paid"),
             done_message=_("%(count)d withdrawal(s) marked paid."),
         )
@@ -535,11 +548,7 @@ class WithdrawalAdmin(NoSaveButtonsMixin, ObjectViewsMixin, admin.ModelAdmin):
         return self._review(
             request,
             queryset,
-            action="reject",
-            form_class=RejectForm,
-            review=lambda form, withdrawal: withdrawals.reject_withdrawal(
-                withdrawal, reviewer=request.user, reason=form.cleaned_data["reason"]
-            ),
+            RejectForm,
             title=_("Reject withdrawals"),
             done_message=_("%(count)d withdrawal(s) rejected; the amounts are available again."),
         )

@@ -10,6 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core.models import SingletonModel
+from core.money import format_percent
 
 MAX_LEVELS = 3  # more than three tiers is pyramid selling (禁止传销条例)
 
@@ -19,11 +20,6 @@ rate_field_kwargs = {
     "default": Decimal("0"),
     "validators": [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
 }
-
-
-def _as_percent(rate: Decimal) -> str:
-    """0.1000 -> "10%": how merchants read a rate."""
-    return f"{(rate * 100).normalize():f}%"
 
 
 class FrozenPlan(Exception):
@@ -239,7 +235,7 @@ class CommissionPlan(models.Model):
         if sum(self.rates()) > self.payout_cap:
             raise ValidationError(
                 _("The level rates add up to %(sum)s, more than the payout cap %(cap)s.")
-                % {"sum": _as_percent(sum(self.rates())), "cap": _as_percent(self.payout_cap)}
+                % {"sum": format_percent(sum(self.rates())), "cap": format_percent(self.payout_cap)}
             )
 
 

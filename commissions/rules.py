@@ -8,13 +8,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
-from core.money import ZERO, to_cents
+from core.money import ZERO, format_percent, to_cents
 
 from .models import CommissionOverride, CommissionPlan
-
-
-def percent(rate: Decimal) -> str:
-    return f"{(rate * 100).normalize():f}%"
 
 
 @dataclass(frozen=True)
@@ -52,9 +48,9 @@ class PlanRules:
     def base_rate(self, level: int, grade_id: int | None) -> tuple[Decimal, str]:
         rate = self.grade_rates.get((grade_id, level))
         if rate is not None:
-            return rate, f"grade #{grade_id} level {level} {percent(rate)}"
+            return rate, f"grade #{grade_id} level {level} {format_percent(rate)}"
         rate = self.level_rates[level - 1]
-        return rate, f"level {level} {percent(rate)}"
+        return rate, f"level {level} {format_percent(rate)}"
 
 
 def _load(plan: CommissionPlan) -> PlanRules:

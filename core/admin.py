@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.errors import ServiceError
 from core.money import format_cny
 
 
@@ -107,7 +108,6 @@ def object_form_page(
     permission: str = "change",
     queryset=None,
     form_kwargs: Callable | None = None,
-    error_field: str | None = None,
     extra_context: Callable | None = None,
 ):
     """One object's page with a form that calls a service (ship, move, approve…).
@@ -116,8 +116,9 @@ def object_form_page(
     looked up (404 if it is not in ``queryset``). A valid POST calls
     ``apply(obj, cleaned_data)``, which returns the message to tell; the browser
     then goes back to the object's change page. A refusal (an exception of the
-    ``refused`` types, whose text is for staff) shows on the form, on
-    ``error_field`` or above it, and keeps what was typed.
+    ``refused`` types, whose text is for staff) shows on the form and keeps what
+    was typed: a ServiceError on the field it names (``ServiceError.add_to``),
+    anything else above the form.
 
     The template gets ``original`` and the object under its model name (``order``),
     ``form``, ``title`` (``title(obj)``), ``media`` and ``extra_context(obj)``.
@@ -133,7 +134,10 @@ def object_form_page(
         try:
             done = apply(obj, form.cleaned_data)
         except refused as exc:
-            form.add_error(error_field, str(exc))
+            if isinstance(exc, ServiceError):
+                exc.add_to(form)
+            else:
+                form.add_error(None, str(exc))
         else:
             modeladmin.message_user(request, done, messages.SUCCESS)
             opts = modeladmin.model._meta

@@ -40,3 +40,10 @@ def format_cny(value: Decimal | None) -> str:
     amount = to_cents(value)
     sign = "-" if amount < 0 else ""
     return f"{sign}¥{abs(amount):,.2f}"
+
+
+def format_percent(rate: Decimal | None) -> str:
+    """A rate (a fraction) as people read it: 0.1000 -> 10%, 0.0250 -> 2.5%."""
+    if rate is None:
+        return ""
+    return f"{(Decimal(rate) * 100).normalize():f}%"

@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from config.celery import app as celery_app
@@ -94,7 +95,7 @@ def send(pk: int) -> bool:
         breaker.trip()
         logger.warning("outbox: %s not sent, kept for the sweep: %r", message, exc)
         OutboxMessage.objects.filter(pk=pk).update(
-            attempts=message.attempts + 1, last_error=repr(exc)[:1000]
+            attempts=F("attempts") + 1, last_error=repr(exc)[:1000]
         )
         return False
     OutboxMessage.objects.filter(pk=pk).delete()

@@ -52,7 +52,6 @@ class MoveDistributorMixin(ObjectViewsMixin):
             title=lambda distributor: _("Move %(name)s") % {"name": distributor},
             queryset=Distributor.objects.select_related("user"),
             form_kwargs=lambda distributor: {"admin_site": self.admin_site},
-            error_field="new_parent",
         )
 
 

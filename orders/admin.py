@@ -35,23 +35,20 @@ from .tracking import TrackingError
 # What the order and refund services refuse with, in words for staff.
 REFUSED = (services.OrderError, payment_services.PaymentError)
 
-# Event notes the services write in English, shown in the reader's language. A note
-# may start with one and go on with more ("receipt confirmed automatically",
-# "after-sale 12: damaged ¥30.00"); the rest of a note (a tracking number, a
-# payment reference) reads as stored.
+# The event notes services write in English (orders.services.*_NOTE), shown in the
+# reader's language. A note may start with one and go on with more ("receipt
+# confirmed automatically", "after-sale 12: damaged ¥30.00"); the rest of a note (a
+# tracking number, a payment reference) reads as stored.
 EVENT_NOTES = {
     services.RECEIPT_NOTE: pgettext_lazy("order event", "receipt confirmed"),
-    "automatically": pgettext_lazy("order event", "automatically"),
-    "delivered by carrier": pgettext_lazy("order event", "delivered by carrier"),
-    "payment timeout": pgettext_lazy("order event", "payment timeout"),
-    "cancelled by shopper": pgettext_lazy("order event", "cancelled by shopper"),
-    "cancelled by merchant": pgettext_lazy("order event", "cancelled by merchant"),
-    "refunded by merchant": pgettext_lazy("order event", "refunded by merchant"),
-    "order no longer payable": pgettext_lazy("order event", "order no longer payable"),
-    "after-sale": pgettext_lazy("order event", "after-sale"),
+    services.AUTOMATICALLY_NOTE: pgettext_lazy("order event", "automatically"),
+    services.DELIVERED_NOTE: pgettext_lazy("order event", "delivered by carrier"),
+    services.PAYMENT_TIMEOUT_NOTE: pgettext_lazy("order event", "payment timeout"),
+    services.CANCELLED_BY_SHOPPER_NOTE: pgettext_lazy("order event", "cancelled by shopper"),
+    services.CANCELLED_BY_MERCHANT_NOTE: pgettext_lazy("order event", "cancelled by merchant"),
+    services.REFUNDED_BY_MERCHANT_NOTE: pgettext_lazy("order event", "refunded by merchant"),
+    services.AFTER_SALE_NOTE: pgettext_lazy("order event", "after-sale"),
 }
-CANCELLED_BY_MERCHANT = "cancelled by merchant"
-REFUNDED_BY_MERCHANT = "refunded by merchant"
 
 
 def event_note(note: str) -> str:
@@ -285,7 +282,7 @@ class OrderAdmin(NoSaveButtonsMixin, ServiceWrittenAdmin):
             request,
             queryset,
             lambda order: services.cancel_order(
-                order, actor=request.user, reason=CANCELLED_BY_MERCHANT
+                order, actor=request.user, reason=services.CANCELLED_BY_MERCHANT_NOTE
             ),
             _("%(count)d order(s) cancelled."),
         )
@@ -298,7 +295,7 @@ class OrderAdmin(NoSaveButtonsMixin, ServiceWrittenAdmin):
             request,
             queryset,
             lambda order: refunds.refund_order(
-                order, actor=request.user, reason=REFUNDED_BY_MERCHANT
+                order, actor=request.user, reason=services.REFUNDED_BY_MERCHANT_NOTE
             ),
             _("%(count)d order(s) refunded."),
         )
@@ -343,7 +340,7 @@ class ShipmentAdmin(ServiceWrittenAdmin):
     @admin.action(description=gettext_lazy("Ask the carrier for news now"), permissions=["change"])
     def poll_now(self, request, queryset):
         added = 0
-        for shipment in queryset.select_related("order"):
+        for shipment in queryset:  # start_tracking reads each with its order
             try:
                 added += services.start_tracking(shipment)
             except TrackingError as exc:

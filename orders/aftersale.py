@@ -18,7 +18,7 @@ from core.money import ZERO
 
 from . import notifications, refunds
 from .models import AfterSaleLine, AfterSaleRequest, Order
-from .services import locked
+from .services import AFTER_SALE_NOTE, locked
 
 
 class AfterSaleError(refunds.RefundError):
@@ -154,7 +154,7 @@ def approve(
     order = refunds.refund_order(
         order,
         actor=actor,
-        reason=f"after-sale {request.pk}: {request.get_reason_display()}",
+        reason=f"{AFTER_SALE_NOTE} {request.pk}: {request.get_reason_display()}",
         restock=restock,
         after_sale=request,
     )

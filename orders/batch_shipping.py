@@ -48,6 +48,11 @@ class Row:
     def is_valid(self) -> bool:
         return not self.error
 
+    @property
+    def carrier_name(self) -> str:
+        """The carrier as people read it: its name once known, else as typed."""
+        return carriers.display_name(self.carrier) if self.carrier else self.carrier_text
+
 
 def decode(data: bytes) -> str:
     for encoding in ("utf-8-sig", "gb18030"):

@@ -214,6 +214,13 @@ class Order(models.Model):
 
     carrier_name.fget.short_description = _("carrier")  # the admin's column title
 
+    def unpaid_deadline(self, timeout: timedelta | None = None):
+        """When this order is cancelled if it is still unpaid: the unpaid timeout
+        (ShippingSettings', read unless given) after it was placed."""
+        if timeout is None:
+            timeout = ShippingSettings.get_solo().unpaid_timeout
+        return self.created_at + timeout
+
     @property
     def after_sale_deadline(self):
         """Until when the shopper may ask for a refund (None: not received yet)."""
@@ -250,6 +257,11 @@ class OrderLine(models.Model):
         return f"{self.product_name} {self.variant_name} × {self.quantity}"
 
 
+# The note that tells the shopper's receipt (确认收货) apart from the carrier's
+# delivery: both move an order to DELIVERED.
+RECEIPT_NOTE = "receipt confirmed"
+
+
 class OrderEvent(models.Model):
     """Every status change of an order, with who made it (None: the system)."""
 
@@ -274,6 +286,11 @@ class OrderEvent(models.Model):
 
     def __str__(self):
         return f"{self.order_id}: {self.from_status or '-'} → {self.to_status}"
+
+    @property
+    def confirms_receipt(self) -> bool:
+        """The shopper (or the automatic confirmation) took delivery, not the carrier."""
+        return self.note.startswith(RECEIPT_NOTE)
 
 
 class Shipment(models.Model):

@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from core import outbox
+from core.site import public_url
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def render(order, kind: str, *, after_sale=None) -> tuple[str, str, str | None]:
         "after_sale_days": settings.AFTER_SALE_DAYS,
     }
     with translation.override(order.language or settings.LANGUAGE_CODE):
-        context["order_url"] = settings.SITE_URL.rstrip("/") + order.get_absolute_url()
+        context["order_url"] = public_url(order.get_absolute_url())
         subject = render_to_string(f"emails/order_{kind}_subject.txt", context)
         text = render_to_string(f"emails/order_{kind}.txt", context)
         try:

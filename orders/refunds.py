@@ -40,6 +40,7 @@ class Refundable:
 
     quantities: dict[int, int]  # order line id -> how many not refunded yet
     prices: dict[int, Decimal]  # order line id -> unit price
+    variants: dict[int, int]  # order line id -> variant id
     shipping: Decimal  # the shipping fee not given back yet
     amount: Decimal  # the money not given back yet (goods and shipping)
 
@@ -64,8 +65,8 @@ def refundable(order: Order) -> Refundable:
     from `refunded_total`, which every refund adds to (a full refund sets it to
     the total). Three queries.
     """
-    lines = list(order.lines.values_list("pk", "quantity", "unit_price"))
-    quantities = {pk: quantity for pk, quantity, _price in lines}
+    lines = list(order.lines.values_list("pk", "quantity", "unit_price", "variant_id"))
+    quantities = {pk: quantity for pk, quantity, _price, _variant in lines}
     refunded = AfterSaleLine.objects.filter(
         request__order=order, request__status=AfterSaleRequest.Status.REFUNDED
     ).values_list("order_line_id", "quantity")
@@ -79,7 +80,8 @@ def refundable(order: Order) -> Refundable:
     )
     return Refundable(
         quantities=quantities,
-        prices={pk: price for pk, _quantity, price in lines},
+        prices={pk: price for pk, _quantity, price, _variant in lines},
+        variants={pk: variant for pk, _quantity, _price, variant in lines},
         shipping=order.shipping_fee - shipping_back,
         amount=order.total - order.refunded_total,
     )
@@ -136,9 +138,8 @@ def refund_order(
         after_sale=after_sale,
     )
     if restock:
-        variants = dict(order.lines.values_list("pk", "variant_id"))
         inventory.put_back(
-            [(variants[pk], quantity) for pk, quantity in sorted(quantities.items())],
+            [(left.variants[pk], quantity) for pk, quantity in sorted(quantities.items())],
             kind=inventory.Kind.RETURNED,
             reference=order.number,
             actor=actor,

@@ -2,14 +2,14 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import ProductImage
 
-from .models import AfterSaleRequest, Order, OrderLine, TrackingEvent
+from .models import AfterSaleRequest, Order, OrderLine, ShippingSettings, TrackingEvent
 
 
 def order_placed_with(user, token) -> Order | None:
@@ -77,17 +77,14 @@ def order_tab_counts(user) -> dict[str, int]:
 
 
 def orders_of(user, tab: str = "all") -> QuerySet[Order]:
-    """The shopper's orders in ``tab``, newest first, with their line count and lines,
-    each line with its product's cover picture (one query for the page, one for its lines).
+    """The shopper's orders in ``tab``, newest first, with their lines, each line with
+    its product's cover picture (one query for the page, one for its lines).
     """
     condition = ORDER_TABS[order_tab(tab)][1]
-    orders = Order.objects.filter(user=user).annotate(
-        line_count=Count("lines"), has_open_after_sale=_open_after_sale()
-    )
+    orders = Order.objects.filter(user=user).annotate(has_open_after_sale=_open_after_sale())
     if condition is not None:
         orders = orders.filter(condition)
     lines = Prefetch("lines", queryset=lines_with_covers())
-    # an aggregate drops Meta.ordering
     return orders.prefetch_related(lines).order_by("-created_at", "-pk")
 
 
@@ -101,14 +98,24 @@ def lines_with_covers() -> QuerySet[OrderLine]:
     return OrderLine.objects.annotate(cover=Subquery(cover)).order_by("pk")
 
 
-def payment_deadline(order: Order, timeout: timedelta | None) -> datetime | None:
-    """When an unpaid order is cancelled if still unpaid (None for any other order).
+def set_payment_deadlines(orders) -> None:
+    """Give each order ``payment_deadline``, when it is cancelled if still unpaid (None
+    for any other order), and ``payment_seconds_left`` until then (0 once it passed:
+    the order is no longer offered for payment, even before the cancel task runs).
 
-    The same rule as ``services.cancel_unpaid_orders``: ``timeout`` after it was placed.
+    The same rule as ``services.cancel_unpaid_orders``: the unpaid timeout after the
+    order was placed. One query (the timeout), and only when an order is unpaid.
     """
-    if order.status != S.PENDING_PAYMENT or timeout is None:
-        return None
-    return order.created_at + timeout
+    orders = list(orders)
+    unpaid = any(order.status == S.PENDING_PAYMENT for order in orders)
+    timeout = ShippingSettings.get_solo().unpaid_timeout if unpaid else None
+    now = timezone.now()
+    for order in orders:
+        deadline = order.unpaid_deadline(timeout) if order.status == S.PENDING_PAYMENT else None
+        order.payment_deadline = deadline
+        # counted down by static/js/countdown.js from the server's clock, not the phone's
+        left = (deadline - now).total_seconds() if deadline else 0
+        order.payment_seconds_left = max(0, int(left))
 
 
 @dataclass
@@ -165,6 +172,7 @@ def order_page(user, number: str) -> OrderPage:
             for line in request.lines.all():
                 left[line.order_line_id] -= line.quantity
     payments = list(order.payments.all())
+    set_payment_deadlines([order])
     return OrderPage(
         order=order,
         shipment=shipment,

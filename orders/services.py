@@ -29,6 +29,7 @@ from distributors.selectors import referral_chain_ids
 
 from . import notifications, selectors
 from .models import (
+    RECEIPT_NOTE,
     AfterSaleRequest,
     Order,
     OrderEvent,
@@ -41,6 +42,18 @@ from .models import (
 from .tracking import TrackingError, TrackingUpdate, carriers, get_adapter
 
 logger = logging.getLogger(__name__)
+
+# The notes services write on order events, in English, named once here:
+# orders.admin.EVENT_NOTES shows each in the reader's language. A note may go on
+# with more ("receipt confirmed automatically", "after-sale 12: damaged ¥30.00").
+# RECEIPT_NOTE (imported from .models) tells the shopper's receipt apart.
+AUTOMATICALLY_NOTE = "automatically"
+DELIVERED_NOTE = "delivered by carrier"
+PAYMENT_TIMEOUT_NOTE = "payment timeout"
+CANCELLED_BY_SHOPPER_NOTE = "cancelled by shopper"
+CANCELLED_BY_MERCHANT_NOTE = "cancelled by merchant"
+REFUNDED_BY_MERCHANT_NOTE = "refunded by merchant"
+AFTER_SALE_NOTE = "after-sale"
 
 
 class OrderError(ServiceError):
@@ -354,7 +367,7 @@ def mark_delivered(order: Order, *, at: datetime | None = None, actor=None) -> O
         Order.Status.PARTIALLY_REFUNDED,
     ):
         order.delivered_at = at  # None: transition stamps now
-        transition(order, Order.Status.DELIVERED, actor=actor, note="delivered by carrier")
+        transition(order, Order.Status.DELIVERED, actor=actor, note=DELIVERED_NOTE)
     return order
 
 
@@ -431,10 +444,6 @@ def record_push(
     return shipments
 
 
-# Event notes are stored in English; orders.admin.EVENT_NOTES shows them translated.
-RECEIPT_NOTE = "receipt confirmed"  # the order page tells these events apart by it
-
-
 @transaction.atomic
 def confirm_receipt(order: Order, *, actor=None, note: str = "") -> Order:
     """The shopper has the goods (确认收货); the after-sale window starts now.
@@ -463,7 +472,7 @@ def confirm_overdue_receipts(*, now: datetime | None = None) -> int:
     confirmed = 0
     for pk in list(overdue):
         try:
-            confirm_receipt(Order(pk=pk), note="automatically")
+            confirm_receipt(Order(pk=pk), note=AUTOMATICALLY_NOTE)
         except OrderError:
             continue  # confirmed or refunded in the meantime
         confirmed += 1
@@ -545,7 +554,7 @@ def cancel_unpaid_orders(*, now: datetime | None = None) -> int:
     ).values_list("pk", flat=True)
     for pk in stale.iterator():
         try:
-            cancel_order(Order(pk=pk), reason="payment timeout")
+            cancel_order(Order(pk=pk), reason=PAYMENT_TIMEOUT_NOTE)
         except InvalidTransition:
             continue  # paid in the meantime
         cancelled += 1

@@ -181,26 +181,13 @@ def order_list(request):
     """The shopper's orders under a status tab (?tab=; an unknown one shows them all)."""
     tab = selectors.order_tab(request.GET.get("tab"))
     page = Paginator(selectors.orders_of(request.user, tab), 20).get_page(request.GET.get("page"))
-    _set_payment_deadlines(page.object_list)
+    selectors.set_payment_deadlines(page.object_list)
     counts = selectors.order_tab_counts(request.user)
     tabs = [
         {"value": value, "label": label, "count": counts[value], "current": value == tab}
         for value, (label, _condition) in selectors.ORDER_TABS.items()
     ]
     return render(request, "orders/order_list.html", {"page": page, "tab": tab, "tabs": tabs})
-
-
-def _set_payment_deadlines(orders) -> None:
-    """``payment_deadline`` on each order: when it is cancelled if still unpaid, or None."""
-    orders = list(orders)
-    unpaid = any(order.status == Order.Status.PENDING_PAYMENT for order in orders)
-    timeout = ShippingSettings.get_solo().unpaid_timeout if unpaid else None
-    now = timezone.now()
-    for order in orders:
-        order.payment_deadline = selectors.payment_deadline(order, timeout)
-        # counted down by static/js/countdown.js from the server's clock, not the phone's
-        left = (order.payment_deadline - now).total_seconds() if order.payment_deadline else 0
-        order.payment_seconds_left = max(0, int(left))
 
 
 def _order_page(request, number):
@@ -213,7 +200,6 @@ def _order_page(request, number):
 @login_required
 def order_detail(request, number, form=None):
     page = _order_page(request, number)
-    _set_payment_deadlines([page.order])
     if form is None and aftersale.can_request(page.order) and not page.open_request:
         form = AfterSaleForm(refundable=page.refundable)
     return render(
@@ -266,7 +252,7 @@ def order_refund(request, number):
 def order_cancel(request, number):
     order = get_object_or_404(Order, number=number, user=request.user)
     try:
-        services.cancel_order(order, actor=request.user, reason="cancelled by shopper")
+        services.cancel_order(order, actor=request.user, reason=services.CANCELLED_BY_SHOPPER_NOTE)
     except services.OrderError as exc:
         messages.error(request, str(exc))
     else:

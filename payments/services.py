@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from core import logs
 from core.errors import ServiceError
 from core.money import ZERO, format_cny
+from core.site import public_url
 from orders import services as order_services
 from orders.models import Order
 
@@ -74,23 +75,10 @@ class GatewayUnavailable(PaymentError):
         self.why = str(why)
 
 
-def public_url(path: str, *, base: str = "", request=None) -> str:
-    """`path` on the site's public address: `base` (else SITE_URL).
-
-    The request's own host only while DEBUG is on and no address is set (a
-    developer's LAN address): in production the Host header is the client's to
-    write, and a callback URL built from it would send a gateway's (or our own
-    sandbox worker's) signed posts wherever a shopper liked.
-    """
-    if settings.DEBUG and request is not None and not base:
-        return request.build_absolute_uri(path)
-    return (base or settings.SITE_URL).rstrip("/") + path
-
-
 def notify_url(gateway_code: str, *, kind: str = "payment", request=None) -> str:
     """Where `gateway_code` posts its notifications of `kind` (payment, refund, transfer).
 
-    PAYMENT_NOTIFY_BASE_URL when set, else SITE_URL (see public_url).
+    PAYMENT_NOTIFY_BASE_URL when set, else SITE_URL (see core.site.public_url).
     """
     if kind == "payment":
         path = reverse("payments:notify", args=[gateway_code])
@@ -118,6 +106,9 @@ def start_payment(order: Order, *, gateway_code: str, channel: str | None = None
             _("This order cannot be paid: it is %(status)s.")
             % {"status": order.get_status_display()}
         )
+    if timezone.now() >= order.unpaid_deadline():
+        # the cancel task has not run yet, but the shopper's time to pay is up
+        raise PaymentError(_("The time to pay this order is up: it will be cancelled."))
     gateway = get_gateway(gateway_code)  # LookupError for a gateway we do not offer
     channel = channel or gateway.channels[0]
     if channel not in gateway.channels:

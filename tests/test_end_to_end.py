@@ -12,6 +12,7 @@ from commissions.models import Commission
 from orders.models import Order
 from payments.gateways import sandbox
 from payments.models import Payment, PaymentNotification
+from tests.orders.checkout_helpers import NEW_ADDRESS
 
 
 @pytest.fixture
@@ -59,16 +60,7 @@ def test_referred_purchase_pays_two_levels_of_commission(
     assert shopper.get(reverse("orders:checkout")).status_code == 200
     response = shopper.post(
         reverse("orders:checkout"),
-        {
-            "address": "new",
-            "new-recipient_name": "王五",
-            "new-phone": "13800138000",
-            "new-province": "北京市",
-            "new-city": "北京市",
-            "new-district": "朝阳区",
-            "new-detail": "建国路 1 号",
-            "checkout_token": shopper.session["checkout_token"],
-        },
+        {**NEW_ADDRESS, "checkout_token": shopper.session["checkout_token"]},
     )
     order = Order.objects.get(user__username="dave")
     assert response.url == order.get_absolute_url()

@@ -1,8 +1,6 @@
-from decimal import Decimal
-
 from django import template
 
-from core.money import format_cny
+from core.money import format_cny, format_percent
 
 register = template.Library()
 
@@ -16,7 +14,4 @@ def cny(value):
 @register.filter
 def percent(rate):
     """A Decimal fraction as a percentage: 0.1000 -> 10%, 0.0250 -> 2.5%."""
-    if rate is None:
-        return ""
-    value = (Decimal(rate) * 100).normalize()
-    return f"{value:f}%"
+    return format_percent(rate)

@@ -33,6 +33,8 @@ import requests
 from django.conf import settings
 from django.urls import reverse
 
+from core.site import public_url
+
 from .base import CarrierAdapter, TrackingError, TrackingUpdate
 
 logger = logging.getLogger(__name__)
@@ -101,7 +103,7 @@ def phone_tail(phone: str) -> str:
 
 def callback_url() -> str:
     """Where Kuaidi100 pushes: on SITE_URL, never on a request's Host header."""
-    return settings.SITE_URL.rstrip("/") + reverse("tracking:kuaidi100_push")
+    return public_url(reverse("tracking:kuaidi100_push"))
 
 
 @dataclass(frozen=True)

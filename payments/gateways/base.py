@@ -232,10 +232,8 @@ def unpaid_deadline(payment) -> datetime:
     Kept between 2 minutes (Alipay's wap pay counts in whole minutes, its
     minimum is one) and 15 days (Alipay's maximum) from now.
     """
-    from orders.models import ShippingSettings  # orders' setting, read when paying
-
     now = timezone.now()
-    deadline = payment.order.created_at + ShippingSettings.get_solo().unpaid_timeout
+    deadline = payment.order.unpaid_deadline()
     deadline = min(max(deadline, now + timedelta(minutes=2)), now + timedelta(days=15))
     return deadline.astimezone(SHANGHAI)
 

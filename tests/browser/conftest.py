@@ -10,7 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test.utils import modify_settings
+from django.utils import translation
 from pytest_django.live_server_helper import LiveServer
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -62,6 +64,14 @@ def shop_server(django_db_setup):
         server = LiveServer("localhost")
         yield server
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """The tests' reverse() builds URLs in the active language: the default one, whatever
+    an earlier test's request left active in this thread (LocaleMiddleware never resets it)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 @pytest.fixture(autouse=True)

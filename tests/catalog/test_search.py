@@ -87,5 +87,30 @@ def test_a_name_match_ranks_above_a_category_match_above_a_description_match(cli
     assert found(client, "黄酒") == ["huangjiu-cup", "shaoxing", "rice-wine"]
 
 
+def test_a_spec_match_ranks_below_a_name_match_however_new(client, shop):
+    strong = Category.objects.get(slug="strong")
+    later = Product.objects.create(category=strong, slug="later", name="新品老酒")
+    later.variants.create(sku="later", name="1", price=Decimal("20.00"))
+    ProductSpec.objects.create(product=later, name="产地", value="贵州")
+
+    # newest first would put the new product (a spec match) above 贵州老酒 (a name match)
+    assert found(client, "贵州") == ["guizhou-old", "later", "maotai"]
+
+
 def test_another_sort_keeps_every_match(client, shop):
     assert sorted(found(client, "白酒", sort="price_asc")) == ["guizhou-old", "luzhou", "maotai"]
+
+
+@pytest.mark.postgres
+def test_several_words_in_any_order_find_a_product_by_its_name_before_its_description(client, shop):
+    wine = Category.objects.get(slug="wine")
+    for slug, name_en, description_en in [
+        ("grain-classic", "Grain Spirit Classic", ""),
+        ("one-grain", "Rice Spirit", "A classic spirit from one grain."),  # created later
+    ]:
+        Product.objects.create(
+            category=wine, slug=slug, name=slug, name_en=name_en, description_en=description_en
+        ).variants.create(sku=slug, name="1", price=Decimal("20.00"))
+
+    # no substring matches "classic grain": full-text search finds both
+    assert found(client, "classic grain") == ["grain-classic", "one-grain"]

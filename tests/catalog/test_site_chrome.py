@@ -6,9 +6,11 @@ from django import forms
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.templatetags.static import static
-from django.urls import reverse
+from django.test import RequestFactory
+from django.urls import resolve, reverse
 
 from catalog.models import Category
+from catalog.templatetags.tab_bar import current_tab
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +43,33 @@ def test_the_tab_bar_highlights_the_current_tab_and_counts_the_cart(client, vari
     assert '<span class="tab-badge">3</span>' in bar
 
 
+@pytest.mark.parametrize(
+    ("url", "tab"),
+    [
+        (reverse("catalog:home"), "home"),
+        (reverse("catalog:categories"), "categories"),
+        (reverse("catalog:category", args=["baijiu"]), "categories"),
+        (reverse("orders:cart"), "cart"),
+        (reverse("orders:checkout"), "cart"),
+        (reverse("orders:list"), "me"),
+        (reverse("accounts:profile"), "me"),
+        (reverse("distributors:dashboard"), "me"),
+        (reverse("commissions:earnings"), "me"),
+        (reverse("catalog:search"), ""),
+        (reverse("catalog:product", args=["maotai"]), ""),
+    ],
+)
+def test_each_page_is_under_its_tab(url, tab):
+    request = RequestFactory().get(url)
+    request.resolver_match = resolve(url)
+
+    assert current_tab({"request": request}) == tab
+
+
+def test_an_error_page_is_under_no_tab():
+    assert current_tab({"request": RequestFactory().get("/nowhere/")}) == ""
+
+
 def test_me_leads_to_sign_in_or_to_the_account(client, shopper):
     assert reverse("accounts:login") in tab_bar(client.get(reverse("catalog:home")).text)
 
@@ -50,7 +79,8 @@ def test_me_leads_to_sign_in_or_to_the_account(client, shopper):
 
 def test_the_category_list_shows_each_category_under_its_top_one(client, category):
     Category.objects.create(name="酱香型", slug="sauce", parent=category)
-    Category.objects.create(name="下架分类", slug="gone", parent=category, is_active=False)
+    gone = Category.objects.create(name="下架分类", slug="gone", parent=category, is_active=False)
+    Category.objects.create(name="下架子类", slug="gone-child", parent=gone)
     Category.objects.create(name="葡萄酒", slug="wine")
 
     response = client.get(reverse("catalog:categories"))
@@ -60,6 +90,7 @@ def test_the_category_list_shows_each_category_under_its_top_one(client, categor
     assert text.index("白酒") < text.index("酱香型") < text.index("葡萄酒")
     assert reverse("catalog:category", args=["sauce"]) in text
     assert "下架分类" not in text
+    assert "下架子类" not in text  # active itself, but under a hidden category
 
 
 class TokenForm(forms.Form):

@@ -209,6 +209,9 @@ def test_a_reviewed_withdrawal_is_not_reviewed_again_from_its_page(as_finance, t
     as_finance.post(own_page(first, "reject"), {"reason": "no"})
     response = as_finance.post(own_page(first, "approve"), {f"reference_{first.pk}": "X"})
     assert response.status_code == 200  # the refusal, on the form
+    assert response.context["form"].non_field_errors() == [
+        f"Withdrawal #{first.pk} is Rejected and cannot become Paid."
+    ]
     first.refresh_from_db()
     assert first.status == "rejected"
 

@@ -5,6 +5,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from orders import batch_shipping, services
 from orders.models import Order, Shipment
@@ -62,6 +63,8 @@ def test_the_preview_tells_each_row_what_stops_it(
 
     rows = preview(response)
     assert rows[ready.number] == ""
+    assert "<td>SF Express</td>" in response.text  # 顺丰 read as the carrier it names
+    assert "<td>乌龟快递</td>" in response.text  # an unknown one as typed
     assert rows[shipped.number].startswith("Already shipped (ZTO Express ZT1)")
     assert rows[unpaid.number] == "Not paid yet."
     assert "Cancelled" in rows[cancelled.number]
@@ -116,6 +119,49 @@ def test_a_row_shipped_meanwhile_is_refused_at_confirm_not_shipped_twice(
     )
     assert "Already shipped" in " ".join(str(m) for m in get_messages(again.wsgi_request))
     assert Shipment.objects.get(order=order).tracking_number == "YD1"
+
+
+def test_a_row_that_went_stale_after_its_check_is_refused_under_the_orders_lock(
+    paid_orders, admin_user
+):
+    # given a row checked as ready
+    order = paid_orders[0]
+    rows = batch_shipping.check_rows([batch_shipping.Row(2, order.number, "韵达", "YD1")])
+    assert rows[0].is_valid
+    # when the order is shipped in another tab before the rows are shipped
+    ship(order, admin_user, carrier="中通", tracking_number="ZT1")
+
+    shipped, refused = batch_shipping.ship_rows(rows, actor=admin_user)
+
+    # then ship_order refuses it, with its reason, and the first shipment stands
+    assert shipped == [] and refused == rows
+    assert order.number in refused[0].error
+    assert Shipment.objects.get(order=order).tracking_number == "ZT1"
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_checking_the_rows_costs_one_query_whatever_their_number(
+    paid_orders, count, django_assert_num_queries
+):
+    rows = [
+        batch_shipping.Row(line, order.number, "顺丰", f"SF{line}")
+        for line, order in enumerate(paid_orders[:count], start=2)
+    ]
+    with django_assert_num_queries(1):
+        checked = batch_shipping.check_rows(rows)
+    assert [row.error for row in checked] == [""] * count
+
+
+def test_a_parcel_listed_twice_in_the_file_is_refused_the_second_time(paid_orders):
+    first, second, _third = paid_orders
+    with translation.override("en"):
+        rows = batch_shipping.check_rows(
+            [
+                batch_shipping.Row(2, first.number, "顺丰", "SF1"),
+                batch_shipping.Row(3, second.number, "SF", "SF1"),
+            ]
+        )
+    assert [row.error for row in rows] == ["", "This tracking number is listed twice in the file."]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])

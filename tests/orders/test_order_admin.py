@@ -8,7 +8,7 @@ from django.utils.translation import pgettext
 
 from core.money import format_cny
 from orders import aftersale, services
-from orders.admin import event_note
+from orders.admin import EVENT_NOTES, event_note
 from orders.models import OrderEvent
 
 from .aftersale_helpers import place_paid
@@ -76,6 +76,12 @@ def test_event_notes_written_in_english_are_shown_in_the_readers_language():
         assert event_note(english) == " ".join(
             pgettext("order event", part) for part in ("receipt confirmed", "automatically")
         )
+        assert event_note(english) == "确认收货 自动"
+
+
+def test_every_note_the_services_write_is_shown_translated():
+    written = {value for name, value in vars(services).items() if name.endswith("_NOTE")}
+    assert written == set(EVENT_NOTES)
 
 
 def test_the_events_inline_shows_the_translated_note(admin_client, referred_order, settings):

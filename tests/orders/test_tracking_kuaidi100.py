@@ -2,12 +2,13 @@
 
 import json
 import urllib.parse
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.utils import timezone
 
 from orders import services
 from orders.models import Order, Shipment
@@ -199,6 +200,12 @@ def test_the_periodic_poll_asks_kuaidi100_at_most_every_few_hours(shipped, fake)
     assert services.poll_tracking() == 1
     assert services.poll_tracking() == 0
     assert len(fake.queries) == 1  # the second poll did not ask again
+
+    # once the interval has passed, the safety net asks again
+    fake.add_steps("shunfeng", "SF1001", step("2026-11-30 18:00:00", "运输中"))
+    later = timezone.now() + client.MIN_POLL_INTERVAL + timedelta(minutes=1)
+    assert services.poll_tracking(now=later) == 1
+    assert len(fake.queries) == 2
 
 
 def test_a_failing_parcel_does_not_stop_the_poll(shopper, variant, address, admin_user, fake):

@@ -2,8 +2,9 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from orders.models import Order
+from orders.models import Order, ShippingSettings
 from payments import services
 from payments.gateways.sandbox import build_notification
 from payments.models import Payment
@@ -114,3 +115,15 @@ def test_a_gateway_out_of_reach_sends_the_shopper_back_to_the_cashier_with_a_mes
 
     assert response.redirect_chain[-1][0] == reverse("payments_pages:cashier", args=[order.number])
     assert "暂时无法连接支付平台" in response.content.decode()
+
+
+def test_an_order_past_its_time_to_pay_is_refused_before_the_cancel_task_ran(signed_in, order):
+    timeout = ShippingSettings.get_solo().unpaid_timeout
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timeout)
+
+    response = signed_in.post(reverse("payments_pages:start", args=[order.number]), follow=True)
+
+    # the shopper is told on the order's page; no trade is opened at any gateway
+    assert response.redirect_chain[-1][0] == order.get_absolute_url()
+    assert "该订单的支付时间已到" in response.content.decode()  # the shop speaks Chinese
+    assert not Payment.objects.filter(order=order).exists()

@@ -215,9 +215,9 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--when-up",
-            metavar="HOST:PORT",
+            action="store_true",
             help=(
-                "With --logins-only: wait until the site at HOST:PORT answers, so the "
+                "With --logins-only: wait until the site at --site answers, so the "
                 "sign-ins come after the server's (and the worker's) start-up output."
             ),
         )
@@ -239,12 +239,11 @@ class Command(BaseCommand):
                 )
                 % {"password": DEMO_PASSWORD}
             )
-        site = options["when_up"] or options["site"]
         if not options["logins_only"]:
             self.seed()
-        elif options["when_up"] and not self.wait_until_up(site):
+        elif options["when_up"] and not self.wait_until_up(options["site"]):
             return
-        self.print_logins(site)
+        self.print_logins(options["site"])
 
     @transaction.atomic
     def seed(self) -> None:
