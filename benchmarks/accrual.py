@@ -85,6 +85,7 @@ def make_orders(count: int) -> list[int]:
                 unit_price=Decimal("168.00"),
                 quantity=2,
                 line_total=Decimal("336.00"),
+                paid_amount=Decimal("336.00"),
             )
             for order in orders
         )

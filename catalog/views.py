@@ -12,12 +12,16 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 
+from marketing import offers
+
 from . import selectors
 from .cache import catalog_version
 from .forms import ListingFilterForm
 
 # Where _product_content.html's add-to-cart form takes the visitor's CSRF token.
 CSRF_MARK = "<!--csrf-token-->"
+# Where it takes the visitor's offers (coupons, a distributor's share kit).
+OFFERS_MARK = "<!--product-offers-->"
 # The query parameters a listing understands, in the order its filter form and page
 # links write them; anything else (tracking tags, junk) is dropped by a redirect, so
 # cached pages are keyed on these only and no client can mint keys at will.
@@ -89,10 +93,17 @@ def product(request, slug):
         page = selectors.product_page(slug)
         return page["product"].display_name, page
 
-    return _cached_page(request, "catalog/_product_content.html", build, params=())
+    return _cached_page(
+        request,
+        "catalog/_product_content.html",
+        build,
+        params=(),
+        # what this visitor may claim or share, rendered fresh into the cached page
+        marks={OFFERS_MARK: lambda: offers.product_offers_html(request, slug)},
+    )
 
 
-def _cached_page(request, content_template, build, *, params, keep=None, **extra):
+def _cached_page(request, content_template, build, *, params, keep=None, marks=None, **extra):
     """A catalog page whose content HTML is cached per catalog version, language and URL.
 
     The content shows the catalog only (never the visitor: the header with the
@@ -102,7 +113,8 @@ def _cached_page(request, content_template, build, *, params, keep=None, **extra
     may raise Http404. A URL with parameters outside ``params`` (or one twice) is
     redirected to the one without them, and the key is built from ``params`` in
     their order, so it holds only what the page understands; ``keep(context)`` false (a filter with
-    bad input, a page number past the last) serves the page without storing it.
+    bad input, a page number past the last) serves the page without storing it. ``marks``
+    maps a marker in the content to a callable giving the visitor's HTML put there.
     """
     pairs = [(name, request.GET.getlist(name)[0]) for name in params if name in request.GET]
     query = urlencode(pairs)
@@ -123,6 +135,9 @@ def _cached_page(request, content_template, build, *, params, keep=None, **extra
     # (core.context_processors.canonical_path)
     request.canonical_query = query
     content = page["content"].replace(CSRF_MARK, str(csrf_input(request)))
+    for mark, render_part in (marks or {}).items():
+        if mark in content:
+            content = content.replace(mark, render_part())
     context = {"title": page["title"], "content": mark_safe(content), **extra}  # noqa: S308
     return render(request, "catalog/cached_page.html", context)
 

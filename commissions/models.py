@@ -549,6 +549,75 @@ class Withdrawal(models.Model):
         return f"•••• {self.account_number[-4:]}" if len(self.account_number) > 4 else "••••"
 
 
+class Bonus(models.Model):
+    """Money a distributor earns beside commissions (奖励金), written by commissions.bonuses.
+
+    A recruitment reward (拉新奖励) for a new customer's first paid order is pending,
+    released when that order completes and its freeze passes, and reversed if the
+    order is refunded in full; a contest's cash prize is available at once.
+    """
+
+    class Kind(models.TextChoices):
+        RECRUITMENT = "recruitment", _("Recruitment reward")
+        CONTEST_PRIZE = "contest_prize", _("Contest prize")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        AVAILABLE = "available", _("Available")
+        REVERSED = "reversed", _("Reversed")
+
+    distributor = models.ForeignKey(
+        "distributors.Distributor",
+        verbose_name=_("distributor"),
+        on_delete=models.PROTECT,
+        related_name="bonuses",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    # A recruitment reward's new customer and their first paid order.
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("new customer"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    order = models.ForeignKey(
+        "orders.Order",
+        verbose_name=_("order"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bonuses",
+    )
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("earned"), default=timezone.now)
+    released_at = models.DateTimeField(_("released"), null=True, blank=True)
+    reversed_at = models.DateTimeField(_("reversed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bonus")
+        verbose_name_plural = _("bonuses")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="bonus_amount_gt_0"),
+            # A new customer earns their recruiter one reward, ever.
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(kind="recruitment"),
+                name="one_recruitment_reward_per_customer",
+            ),
+        ]
+        indexes = [models.Index(fields=["distributor", "kind", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount}"
+
+
 class LedgerIsAppendOnly(RuntimeError):
     """Raised on any attempt to change or delete a ledger entry."""
 
@@ -567,7 +636,7 @@ class LedgerEntry(models.Model):
     A balance is the sum of its entries: `pending` counts money earned but not
     yet withdrawable, `available` what may be withdrawn, `held` what is
     requested for withdrawal and not yet paid or returned. Each entry belongs
-    to exactly one commission or one withdrawal. Nothing is ever updated or
+    to exactly one commission, one withdrawal or one bonus. Nothing is ever updated or
     deleted (the model and its queryset refuse); a mistake is corrected by a
     new entry.
     """
@@ -579,9 +648,14 @@ class LedgerEntry(models.Model):
         WITHDRAWAL_HELD = "withdrawal_held", _("Withdrawal requested (held)")
         WITHDRAWAL_PAID = "withdrawal_paid", _("Withdrawal paid")
         WITHDRAWAL_RETURNED = "withdrawal_returned", _("Withdrawal rejected (returned)")
+        REWARD_ACCRUED = "reward_accrued", _("Recruitment reward (pending)")
+        REWARD_RELEASED = "reward_released", _("Recruitment reward released (available)")
+        REWARD_REVERSED = "reward_reversed", _("Recruitment reward reversed")
+        PRIZE_PAID = "prize_paid", _("Contest prize (available)")
 
     COMMISSION_KINDS = (Kind.ACCRUED, Kind.RELEASED, Kind.REVERSED)
     WITHDRAWAL_KINDS = (Kind.WITHDRAWAL_HELD, Kind.WITHDRAWAL_PAID, Kind.WITHDRAWAL_RETURNED)
+    BONUS_KINDS = (Kind.REWARD_ACCRUED, Kind.REWARD_RELEASED, Kind.REWARD_REVERSED, Kind.PRIZE_PAID)
 
     distributor = models.ForeignKey(
         "distributors.Distributor",
@@ -600,6 +674,14 @@ class LedgerEntry(models.Model):
     withdrawal = models.ForeignKey(
         Withdrawal,
         verbose_name=_("withdrawal"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+    )
+    bonus = models.ForeignKey(
+        Bonus,
+        verbose_name=_("bonus"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -632,9 +714,14 @@ class LedgerEntry(models.Model):
             models.UniqueConstraint(
                 fields=["withdrawal", "kind"], name="one_withdrawal_entry_per_kind"
             ),
+            # Each bonus is accrued, released, reversed or paid at most once.
+            models.UniqueConstraint(fields=["bonus", "kind"], name="one_bonus_entry_per_kind"),
             models.CheckConstraint(
-                condition=models.Q(commission__isnull=False, withdrawal__isnull=True)
-                | models.Q(commission__isnull=True, withdrawal__isnull=False),
+                condition=models.Q(
+                    commission__isnull=False, withdrawal__isnull=True, bonus__isnull=True
+                )
+                | models.Q(commission__isnull=True, withdrawal__isnull=False, bonus__isnull=True)
+                | models.Q(commission__isnull=True, withdrawal__isnull=True, bonus__isnull=False),
                 name="ledger_entry_one_source",
             ),
             models.CheckConstraint(
@@ -646,6 +733,13 @@ class LedgerEntry(models.Model):
                 condition=models.Q(withdrawal__isnull=True)
                 | models.Q(kind__in=["withdrawal_held", "withdrawal_paid", "withdrawal_returned"]),
                 name="ledger_entry_withdrawal_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(bonus__isnull=True)
+                | models.Q(
+                    kind__in=["reward_accrued", "reward_released", "reward_reversed", "prize_paid"]
+                ),
+                name="ledger_entry_bonus_kind",
             ),
         ]
         indexes = [models.Index(fields=["distributor", "-created_at"])]

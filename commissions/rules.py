@@ -19,10 +19,10 @@ class Override:
     value: Decimal
     label: str
 
-    def amount(self, line_total: Decimal, quantity: int) -> Decimal:
+    def amount(self, paid: Decimal, quantity: int) -> Decimal:
         if self.kind == CommissionOverride.Kind.FIXED:
             return self.value * quantity
-        return line_total * self.value
+        return paid * self.value
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def rules_for(plan: CommissionPlan | int) -> PlanRules:
 class Line:
     """What accrual needs of an order line."""
 
-    line_total: Decimal
+    paid_amount: Decimal  # what was paid for the line: its commission base
     quantity: int
     product_id: int
     override_category_id: int | None  # the deepest category with an override, if any
@@ -115,11 +115,11 @@ def level_amount(
             else None
         )
         if override is not None:
-            total += override.amount(line.line_total, line.quantity)
+            total += override.amount(line.paid_amount, line.quantity)
             labels.append(override.label)
         else:
             rate, label = rules.base_rate(level, grade_id)
-            total += line.line_total * rate
+            total += line.paid_amount * rate
             labels.append(label)
     return total, "; ".join(dict.fromkeys(labels))
 

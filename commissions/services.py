@@ -122,12 +122,14 @@ def _earners(rules: PlanRules, chain: list[int], members: dict[int, tuple[str, i
 
 
 def lines_of(order_ids: list[int], rules: PlanRules) -> dict[int, list[Line]]:
-    """The orders' lines (one query), each with the deepest overridden category
+    """The orders' paid lines (one query), each with the deepest overridden category
     above its product; nothing when the plan has no overrides (none needed)."""
     if not rules.has_overrides or not order_ids:
         return {}
-    lines = OrderLine.objects.filter(order_id__in=order_ids).values(
-        "order_id", "line_total", "quantity", product_id=F("variant__product_id")
+    # A line's commission base is what was paid for it; a gift (paid 0.00) earns nothing,
+    # not even a fixed amount per unit.
+    lines = OrderLine.objects.filter(order_id__in=order_ids, is_gift=False).values(
+        "order_id", "paid_amount", "quantity", product_id=F("variant__product_id")
     )
     if rules.override_category_ids:
         category = Category.objects.filter(
@@ -141,7 +143,7 @@ def lines_of(order_ids: list[int], rules: PlanRules) -> dict[int, list[Line]]:
     for row in lines:
         by_order.setdefault(row["order_id"], []).append(
             Line(
-                row["line_total"],
+                row["paid_amount"],
                 row["quantity"],
                 row["product_id"],
                 row.get("override_category_id"),

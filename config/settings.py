@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "payments",
     "distributors",
     "commissions",
+    "marketing",
 ]
 
 MIDDLEWARE = [

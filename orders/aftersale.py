@@ -75,6 +75,8 @@ def quote(order: Order, kind: str, quantities: dict[int, int] | None = None) -> 
         lines.append((pk, quantity, left.goods({pk: quantity})))
     goods = left.goods(quantities)
     shipping = left.shipping if left.is_all(quantities) and order.shipped_at is None else ZERO
+    if goods + shipping <= 0:  # a gift alone (paid 0.00) has nothing to give back
+        raise AfterSaleError(_("Nothing of what you chose was paid for, so nothing is refunded."))
     return Quote(lines=lines, goods=goods, shipping=shipping)
 
 

@@ -107,7 +107,16 @@ class Order(models.Model):
         default=Status.PENDING_PAYMENT,
         db_index=True,
     )
+    # What the goods cost the shopper: their list prices less `sale_discount` (限时折扣)
+    # and `coupon_discount` (优惠券); the commission base, and what refunds of goods
+    # give back at most. Each line keeps its own share of both (OrderLine).
     subtotal = models.DecimalField(_("goods total"), max_digits=12, decimal_places=2)
+    sale_discount = models.DecimalField(
+        _("time-limited discount"), max_digits=12, decimal_places=2, default=0
+    )
+    coupon_discount = models.DecimalField(
+        _("coupon discount"), max_digits=12, decimal_places=2, default=0
+    )
     shipping_fee = models.DecimalField(_("shipping"), max_digits=12, decimal_places=2)
     total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
     recipient_name = models.CharField(_("recipient"), max_length=50)
@@ -174,6 +183,10 @@ class Order(models.Model):
                 condition=models.Q(refunded_total__gte=0, refunded_total__lte=models.F("total")),
                 name="order_refunds_within_total",
             ),
+            models.CheckConstraint(
+                condition=models.Q(sale_discount__gte=0, coupon_discount__gte=0),
+                name="order_discounts_gte_0",
+            ),
         ]
 
     def __str__(self):
@@ -188,6 +201,15 @@ class Order(models.Model):
     @property
     def is_paid(self) -> bool:
         return self.status in self.PAID_STATUSES
+
+    @property
+    def discount_total(self) -> Decimal:
+        return self.sale_discount + self.coupon_discount
+
+    @property
+    def list_subtotal(self) -> Decimal:
+        """The goods at their list prices, before any discount."""
+        return self.subtotal + self.discount_total
 
     @property
     def can_confirm_receipt(self) -> bool:
@@ -230,7 +252,14 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    """One line of an order, with a snapshot of what was bought at what price."""
+    """One line of an order, with a snapshot of what was bought at what price.
+
+    `unit_price` is the list price and `line_total` the list price times the
+    quantity; `sale_discount` and `coupon_discount` are the line's shares of the
+    order's discounts (to the fen, marketing.pricing.allocate) and `paid_amount`
+    what is left: the line's commission base and the most its refund gives back.
+    A gift (满赠) is a line at 0.00.
+    """
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     variant = models.ForeignKey(
@@ -242,6 +271,14 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField(_("quantity"))
     line_total = models.DecimalField(_("line total"), max_digits=12, decimal_places=2)
+    sale_discount = models.DecimalField(
+        _("time-limited discount"), max_digits=12, decimal_places=2, default=0
+    )
+    coupon_discount = models.DecimalField(
+        _("coupon discount"), max_digits=12, decimal_places=2, default=0
+    )
+    paid_amount = models.DecimalField(_("paid"), max_digits=12, decimal_places=2)
+    is_gift = models.BooleanField(_("gift"), default=False)
 
     class Meta:
         verbose_name = _("order line")
@@ -251,10 +288,25 @@ class OrderLine(models.Model):
             models.CheckConstraint(
                 condition=models.Q(quantity__gte=1), name="orderline_quantity_gte_1"
             ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    sale_discount__gte=0, coupon_discount__gte=0, paid_amount__gte=0
+                ),
+                name="orderline_amounts_gte_0",
+            ),
         ]
 
     def __str__(self):
         return f"{self.product_name} {self.variant_name} × {self.quantity}"
+
+    @property
+    def discount(self) -> Decimal:
+        return self.sale_discount + self.coupon_discount
+
+    @property
+    def unit_sale_price(self) -> Decimal:
+        """The price per unit after the time-limited discount (before the coupon)."""
+        return self.unit_price - self.sale_discount / self.quantity
 
 
 # The note that tells the shopper's receipt (确认收货) apart from the carrier's

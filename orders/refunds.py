@@ -36,10 +36,18 @@ class RefundError(OrderError):
 
 @dataclass(frozen=True)
 class Refundable:
-    """What is left to refund of an order."""
+    """What is left to refund of an order.
+
+    Goods are given back at what they were paid (a line's paid amount, after
+    its shares of the discounts), never at their list price: the first n of a
+    line's q units are worth its paid amount times n / q, rounded down, and a
+    refund of more units gives back the difference, so a line refunded in
+    several steps gives back exactly its paid amount in all, never more.
+    """
 
     quantities: dict[int, int]  # order line id -> how many not refunded yet
-    prices: dict[int, Decimal]  # order line id -> unit price
+    ordered: dict[int, int]  # order line id -> how many were ordered
+    paid: dict[int, Decimal]  # order line id -> the line's paid amount
     variants: dict[int, int]  # order line id -> variant id
     shipping: Decimal  # the shipping fee not given back yet
     amount: Decimal  # the money not given back yet (goods and shipping)
@@ -49,9 +57,29 @@ class Refundable:
         """The lines with something left, and how many."""
         return {pk: qty for pk, qty in self.quantities.items() if qty > 0}
 
+    def _worth(self, pk: int, units: int) -> Decimal:
+        """What the first `units` of a line are worth, of its paid amount."""
+        return to_cents(self.paid[pk] * units / self.ordered[pk])
+
+    def _refunded(self, pk: int) -> int:
+        return self.ordered[pk] - self.quantities[pk]
+
     def goods(self, quantities: dict[int, int]) -> Decimal:
-        """What `quantities` (order line id -> how many) of the goods are worth."""
-        return sum((to_cents(self.prices[pk] * qty) for pk, qty in quantities.items()), ZERO)
+        """What refunding `quantities` (order line id -> how many) more gives back."""
+        return sum(
+            (
+                self._worth(pk, self._refunded(pk) + qty) - self._worth(pk, self._refunded(pk))
+                for pk, qty in quantities.items()
+            ),
+            ZERO,
+        )
+
+    def goods_refunded_after(self, quantities: dict[int, int]) -> Decimal:
+        """The goods given back in all once `quantities` more are refunded."""
+        return sum(
+            (self._worth(pk, self._refunded(pk) + quantities.get(pk, 0)) for pk in self.ordered),
+            ZERO,
+        )
 
     def is_all(self, quantities: dict[int, int]) -> bool:
         """Whether refunding `quantities` leaves no goods unrefunded."""
@@ -65,8 +93,8 @@ def refundable(order: Order) -> Refundable:
     from `refunded_total`, which every refund adds to (a full refund sets it to
     the total). Three queries.
     """
-    lines = list(order.lines.values_list("pk", "quantity", "unit_price", "variant_id"))
-    quantities = {pk: quantity for pk, quantity, _price, _variant in lines}
+    lines = list(order.lines.values_list("pk", "quantity", "paid_amount", "variant_id"))
+    quantities = {pk: quantity for pk, quantity, _paid, _variant in lines}
     refunded = AfterSaleLine.objects.filter(
         request__order=order, request__status=AfterSaleRequest.Status.REFUNDED
     ).values_list("order_line_id", "quantity")
@@ -80,8 +108,9 @@ def refundable(order: Order) -> Refundable:
     )
     return Refundable(
         quantities=quantities,
-        prices={pk: price for pk, _quantity, price, _variant in lines},
-        variants={pk: variant for pk, _quantity, _price, variant in lines},
+        ordered={pk: quantity for pk, quantity, _paid, _variant in lines},
+        paid={pk: paid for pk, _quantity, paid, _variant in lines},
+        variants={pk: variant for pk, _quantity, _paid, variant in lines},
         shipping=order.shipping_fee - shipping_back,
         amount=order.total - order.refunded_total,
     )
@@ -152,10 +181,9 @@ def refund_order(
     order.refunded_total += amount
     order.save(update_fields=["refunded_total"])
     transition(order, to_status, actor=actor, note=f"{reason} {format_cny(amount)}".strip())
-    goods_left = {pk: qty - quantities.get(pk, 0) for pk, qty in left.quantities.items()}
     commission_services.reverse_order_commissions(
         order,
         reason="refund",
-        refunded=None if everything else order.subtotal - left.goods(goods_left),
+        refunded=None if everything else left.goods_refunded_after(quantities),
     )
     return order

@@ -181,6 +181,8 @@ def order_page(user, number: str) -> OrderPage:
         after_sales=after_sales,
         open_request=next((r for r in after_sales if r.is_open), None),
         refundable=[
-            RefundableLine(line, left[line.pk]) for line in order.lines.all() if left[line.pk]
+            RefundableLine(line, left[line.pk])
+            for line in order.lines.all()
+            if left[line.pk] and not line.is_gift  # a gift goes back with the whole order
         ],
     )

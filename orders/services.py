@@ -22,10 +22,10 @@ from catalog.models import Variant
 from commissions import services as commission_services
 from core import logs, outbox
 from core.errors import ServiceError
-from core.money import to_cents
 from distributors.binding import resolve_attribution
 from distributors.grades import schedule_grade_evaluation
 from distributors.selectors import referral_chain_ids
+from marketing import coupons, pricing
 
 from . import notifications, selectors
 from .models import (
@@ -119,13 +119,20 @@ def place_order(
     referral_code: str = "",
     checkout_token: uuid.UUID | None = None,
     shipping_rules: ShippingSettings | None = None,
+    coupon: int | str | None = None,
 ) -> Order:
     """Create a pending order from (variant id, quantity) pairs.
 
-    Prices come from the database, never from the request. Stock is taken
-    under row locks in primary-key order and by a conditional update, so it
-    never goes below zero. Replaying the same checkout token returns the
-    order it already made instead of a second one.
+    Prices come from the database, never from the request: list prices, the
+    time-limited prices in force, the coupon (`coupon`: one of the shopper's
+    claim ids, pricing.BEST, or None) and the gifts reached, each line keeping
+    its shares of the discounts (marketing.pricing). Stock (gifts' too) is
+    taken under row locks in primary-key order and by a conditional update, so
+    it never goes below zero; a gift without stock is left out and listed on
+    `order.missed_gifts`. The coupon is taken by a conditional update, so one
+    coupon makes one order (CouponError otherwise, nothing changed). Replaying
+    the same checkout token returns the order it already made instead of a
+    second one.
     """
     if checkout_token is not None:
         existing = selectors.order_placed_with(user, checkout_token)
@@ -139,10 +146,14 @@ def place_order(
     if not quantities:
         raise EmptyCart(_("Your cart is empty."))
 
+    # Gift variants are locked with the cart's, in one primary-key order, so that
+    # their stock is read once and concurrent checkouts cannot deadlock.
+    gift_rules = pricing.gift_rules_at()
+    locked_ids = set(quantities) | {rule.gift_id for rule in gift_rules}
     variants = (
         Variant.objects.select_for_update(of=("self",))
-        .select_related("product")
-        .filter(pk__in=quantities)
+        .select_related("product__category")
+        .filter(pk__in=locked_ids)
         .order_by("pk")
     )
     variants = {variant.pk: variant for variant in variants}
@@ -150,14 +161,27 @@ def place_order(
         variant = variants.get(variant_id)
         if variant is None or not variant.is_purchasable:
             raise VariantUnavailable(_("A product in your cart is no longer available."))
+    for rule in gift_rules:  # the locked row, for its stock now
+        rule.gift = variants.get(rule.gift_id, rule.gift)
     number = new_order_number()
     logs.bind(order=number)
+    quote = pricing.quote(
+        user,
+        quantities,
+        variants,
+        coupon=coupon,
+        gift_rules=gift_rules,
+        stock={pk: variant.stock for pk, variant in variants.items()},
+    )
+    sold: dict[int, int] = {}
+    for line in quote.lines:
+        sold[line.variant_id] = sold.get(line.variant_id, 0) + line.quantity
     try:
-        inventory.sell(quantities.items(), reference=number, actor=user)
+        inventory.sell(sold.items(), reference=number, actor=user)
     except inventory.InsufficientStock as short:
         raise OutOfStock(variants[short.variant_id], short.available) from None
 
-    subtotal = to_cents(sum(variants[pk].price * qty for pk, qty in quantities.items()))
+    subtotal = quote.subtotal
     shipping = shipping_fee_for(subtotal, shipping_rules)
     # The customer binding (推广关系) decides; a distributor's own order (自购返佣) as
     # the plan in force now says. The order records this plan version and accrues
@@ -175,6 +199,8 @@ def place_order(
         # The language the shopper is browsing in (the request's): their emails use it.
         language=_shopper_language(),
         subtotal=subtotal,
+        sale_discount=quote.sale_discount,
+        coupon_discount=quote.coupon_discount,
         shipping_fee=shipping,
         total=subtotal + shipping,
         recipient_name=address.recipient_name,
@@ -197,19 +223,27 @@ def place_order(
         # The same checkout token raced us from a second request: that request's
         # order stands, and this transaction (with its stock) rolls back.
         raise OrderError(_("This checkout was already submitted.")) from None
+    if quote.chosen is not None:
+        coupons.use(quote.chosen.claim.pk, order)
     OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
-            variant=variants[pk],
-            product_name=variants[pk].product.name,
-            variant_name=variants[pk].name,
-            sku=variants[pk].sku,
-            unit_price=variants[pk].price,
-            quantity=qty,
-            line_total=to_cents(variants[pk].price * qty),
+            variant=variants[line.variant_id],
+            product_name=variants[line.variant_id].product.name,
+            variant_name=variants[line.variant_id].name,
+            sku=variants[line.variant_id].sku,
+            unit_price=line.unit_price,
+            quantity=line.quantity,
+            line_total=line.line_total,
+            sale_discount=line.sale_discount,
+            coupon_discount=line.coupon_discount,
+            paid_amount=line.paid_amount,
+            is_gift=line.is_gift,
         )
-        for pk, qty in sorted(quantities.items())
+        for line in quote.lines
     )
+    # The gifts the order reached but went without (out of stock): the view says so.
+    order.missed_gifts = quote.missed_gifts
     OrderEvent.objects.create(order=order, to_status=order.status, actor=user)
     notifications.schedule(order, notifications.PLACED)
     return order
@@ -522,7 +556,7 @@ def complete_order(order: Order, *, actor=None) -> Order:
 
 @transaction.atomic
 def cancel_order(order: Order, *, actor=None, reason: str = "") -> Order:
-    """Cancel an unpaid order and put its stock back.
+    """Cancel an unpaid order, put its stock back and give its coupon back.
 
     Trades opened at a gateway are closed there after the commit, so the shopper
     cannot pay them any more; one paid meanwhile is refunded when its
@@ -540,6 +574,8 @@ def cancel_order(order: Order, *, actor=None, reason: str = "") -> Order:
         actor=actor,
         reason=reason,
     )
+    # The coupon of an order that was never paid comes back to the shopper.
+    coupons.give_back(order)
     if order.payments.filter(status="created", started_at__isnull=False).exists():
         outbox.enqueue(payment_tasks.close_unpaid_payments, order.pk)
     return order

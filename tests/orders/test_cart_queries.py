@@ -17,12 +17,12 @@ CART_PAGE = 4
 CHECKOUT_PAGE = 5 + 3
 # The view: session, user, token reuse check, cart variants, shipping settings,
 # address book (6) and its transaction (2: savepoint, release). place_order: its
-# transaction (2), reuse check, variants locked with their products (2),
-# inventory.sell (6: savepoint, lock, update, movements, products' sold counts,
-# release), the plan (1),
+# transaction (2), reuse check, gift rules in force (1), variants locked with
+# their products (2), time-limited prices (1), inventory.sell (6: savepoint,
+# lock, update, movements, products' sold counts, release), the plan (1),
 # the attribution (7: 3 reads, 4 savepoint statements), the order (3), lines and
 # event (2); then the session update (3).
-PLACE_ORDER = 34
+PLACE_ORDER = 36
 
 
 @pytest.fixture

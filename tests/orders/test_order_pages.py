@@ -63,6 +63,7 @@ def bulk_orders(user, variant, count):
             unit_price=Decimal("50.00"),
             quantity=1,
             line_total=Decimal("50.00"),
+            paid_amount=Decimal("50.00"),
         )
         for order in orders
         for n in range(2)
