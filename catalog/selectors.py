@@ -1,13 +1,17 @@
 """Reads of the catalog for the storefront, each in a fixed number of queries.
 
 Listing and product reads are cached under ``catalog.cache.catalog_version()``,
-the language and the request's parameters: they hold catalog objects only,
-never anything of one visitor (cart, CSRF token), and any catalog change moves
-the version so the next read is fresh.
+the next price change (``cache_scope``), the language and the request's
+parameters: they hold catalog objects only, never anything of one visitor (cart,
+CSRF token); any catalog change moves the version and any time-limited discount
+starting or ending moves the scope, so the next read is fresh. Reads that show
+prices take ``now``, the moment their prices are for, and build with it.
 """
 
 import hashlib
+import math
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from django.conf import settings
@@ -37,7 +41,10 @@ from django.db.models import (
     When,
 )
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import get_language
+
+from marketing import discounts
 
 from .cache import catalog_version
 from .models import Category, Product, ProductImage, ProductSpec, Variant
@@ -56,20 +63,45 @@ SORTS = {
 }
 
 
-def cached(key_parts: tuple, build: Callable[[], T], keep: Callable[[T], bool] | None = None) -> T:
-    """``build()`` once per catalog version, language and ``key_parts``.
+def cache_scope(now: datetime) -> tuple[str, int]:
+    """What every catalog cache key starts with at ``now``, and how long an entry
+    made now may live.
+
+    The scope is the catalog version and the next price change (a time-limited
+    discount starting or ending, marketing.discounts): once that moment passes,
+    the scope is another one, so nothing cached before it is read after it, and
+    the timeout ends there too, so such entries do not outstay their use.
+    """
+    change = discounts.next_price_change(now)
+    if change is None:
+        return f"{catalog_version()}.-", settings.CATALOG_CACHE_SECONDS
+    seconds = math.ceil((change - now).total_seconds())
+    epoch = change.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
+    return f"{catalog_version()}.{epoch}", max(1, min(seconds, settings.CATALOG_CACHE_SECONDS))
+
+
+def cached(
+    key_parts: tuple,
+    build: Callable[[], T],
+    keep: Callable[[T], bool] | None = None,
+    *,
+    now: datetime | None = None,
+) -> T:
+    """``build()`` once per cache scope at ``now`` (``cache_scope``), language and
+    ``key_parts``; a build that shows prices shows them at that same ``now``.
 
     ``keep(value)`` false: the value is served but not stored (a page number past the
     last page, which the paginator clamps, must not add a key per number asked for).
     """
+    scope, timeout = cache_scope(now or timezone.now())
     # Hashed: search text is free input (any length, spaces, Chinese), keys must be tame.
     digest = hashlib.sha1("\x1f".join(map(str, key_parts)).encode(), usedforsecurity=False)
-    key = f"catalog:{catalog_version()}:{get_language() or ''}:{digest.hexdigest()}"
+    key = f"catalog:{scope}:{get_language() or ''}:{digest.hexdigest()}"
     value = cache.get(key)
     if value is None:
         value = build()
         if keep is None or keep(value):
-            cache.set(key, value, settings.CATALOG_CACHE_SECONDS)
+            cache.set(key, value, timeout)
     return value
 
 
@@ -125,7 +157,7 @@ def root_categories() -> list[Category]:
     )
 
 
-def category_index() -> list[Category]:
+def category_index(*, now: datetime | None = None) -> list[Category]:
     """Every active top category with its cover, each with ``subcategories``: the active
     categories below it, in tree order (the 分类 page). Two queries, cached."""
 
@@ -142,7 +174,7 @@ def category_index() -> list[Category]:
             root.subcategories = by_tree.get(root.tree_id, [])
         return roots
 
-    return cached(("categories",), build)
+    return cached(("categories",), build, now=now)
 
 
 def featured_products(limit: int = FEATURED_LIMIT) -> list[Product]:
@@ -153,11 +185,16 @@ def featured_products(limit: int = FEATURED_LIMIT) -> list[Product]:
     return list(products[:limit])
 
 
-def home() -> dict:
-    return cached(
-        ("home",),
-        lambda: {"categories": root_categories(), "products": featured_products()},
-    )
+def home(*, now: datetime | None = None) -> dict:
+    """The home page's top categories and featured products, with their prices at ``now``."""
+    now = now or timezone.now()
+
+    def build():
+        products = featured_products()
+        discounts.mark_sales(cards=products, at=now)
+        return {"categories": root_categories(), "products": products}
+
+    return cached(("home",), build, now=now)
 
 
 def filter_products(products: QuerySet[Product], filters: dict) -> QuerySet[Product]:
@@ -241,16 +278,23 @@ def search(products: QuerySet[Product], text: str) -> QuerySet[Product]:
     )
 
 
-def paginate(products: QuerySet[Product], number, per_page: int | None = None) -> Page:
-    """One page of ``products``, read now, as a picklable page (for the cache)."""
+def paginate(
+    products: QuerySet[Product], number, per_page: int | None = None, *, at: datetime
+) -> Page:
+    """One page of product cards, read now, as a picklable page (for the cache), with
+    the time-limited prices in force ``at`` (marketing.discounts.mark_sales)."""
     per_page = per_page or PAGE_SIZE
     page = Paginator(products, per_page).get_page(number)
     count = page.paginator.count
-    return Page(list(page.object_list), page.number, Paginator(range(count), per_page))
+    cards = list(page.object_list)
+    discounts.mark_sales(cards=cards, at=at)
+    return Page(cards, page.number, Paginator(range(count), per_page))
 
 
-def category_listing(slug: str, filters: dict, page_number) -> dict:
-    """A category, its place in the tree and one page of its (and its sub-categories') products."""
+def category_listing(slug: str, filters: dict, page_number, *, now: datetime | None = None) -> dict:
+    """A category, its place in the tree and one page of its (and its sub-categories')
+    products, with their prices at ``now``."""
+    now = now or timezone.now()
 
     def build():
         category = Category.objects.filter(slug=slug, is_active=True).first()
@@ -263,30 +307,35 @@ def category_listing(slug: str, filters: dict, page_number) -> dict:
             "category": category,
             "ancestors": ancestors,
             "children": list(category.get_children().filter(is_active=True)),
-            "page": paginate(filter_products(products, filters), page_number),
+            "page": paginate(filter_products(products, filters), page_number, at=now),
         }
 
     listing = cached(
         ("category", slug, _key(filters), page_number),
         build,
         keep=lambda listing: "page" not in listing or listing["page"].number == page_number,
+        now=now,
     )
     if listing["category"] is None:
         raise Http404
     return listing
 
 
-def search_listing(filters: dict, page_number) -> Page:
+def search_listing(filters: dict, page_number, *, now: datetime | None = None) -> Page:
+    now = now or timezone.now()
     return cached(
         ("search", _key(filters), page_number),
-        lambda: paginate(filter_products(Product.objects.visible(), filters), page_number),
+        lambda: paginate(filter_products(Product.objects.visible(), filters), page_number, at=now),
         keep=lambda page: page.number == page_number,
+        now=now,
     )
 
 
-def product_page(slug: str) -> dict:
+def product_page(slug: str, *, now: datetime | None = None) -> dict:
     """A product with its category path, active variants, images, specs and up to four
-    related products (same category, best-selling first)."""
+    related products (same category, best-selling first), with the prices at ``now``:
+    each variant and related card has ``sale`` (marketing.discounts.mark_sales)."""
+    now = now or timezone.now()
 
     def build():
         product = (
@@ -306,6 +355,8 @@ def product_page(slug: str) -> dict:
             Product.objects.visible().filter(category=product.category_id).exclude(pk=product.pk)
         ).order_by("-sold_count", "-created_at", "-pk")[:RELATED_LIMIT]
         variants = list(product.variants.all())
+        related = list(related)
+        discounts.mark_sales(variants=variants, cards=related, at=now)
         return {
             "product": product,
             "ancestors": list(product.category.get_ancestors()),
@@ -314,10 +365,10 @@ def product_page(slug: str) -> dict:
             "selected": next((v for v in variants if v.stock), variants[0] if variants else None),
             "images": list(product.images.all()),
             "specs": list(product.specs.all()),
-            "related": list(related),
+            "related": related,
         }
 
-    body = cached(("product", slug), build)
+    body = cached(("product", slug), build, now=now)
     if body["product"] is None:
         raise Http404
     return body

@@ -1,12 +1,14 @@
 import hashlib
+import math
+import re
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.template.backends.utils import csrf_input
 from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -15,7 +17,6 @@ from django.views.decorators.cache import cache_control
 from marketing import offers
 
 from . import selectors
-from .cache import catalog_version
 from .forms import ListingFilterForm
 
 # Where _product_content.html's add-to-cart form takes the visitor's CSRF token.
@@ -26,11 +27,15 @@ OFFERS_MARK = "<!--product-offers-->"
 # links write them; anything else (tracking tags, junk) is dropped by a redirect, so
 # cached pages are keyed on these only and no client can mint keys at will.
 LISTING_PARAMS = ("q", "min_price", "max_price", "in_stock", "sort", "page")
+# A countdown in cached content counts to a moment (a Unix time), written
+# data-countdown="until:<seconds since 1970>"; each request turns it into the seconds
+# left now, which static/js/countdown.js counts down by the server's clock.
+COUNTDOWN_UNTIL = re.compile(r'data-countdown="until:(\d+)"')
 
 
 def home(request):
     return _cached_page(
-        request, "catalog/_home_content.html", lambda: ("", selectors.home()), params=()
+        request, "catalog/_home_content.html", lambda now: ("", selectors.home(now=now)), params=()
     )
 
 
@@ -39,7 +44,7 @@ def categories(request):
     return _cached_page(
         request,
         "catalog/_categories_content.html",
-        lambda: (_("Categories"), {"categories": selectors.category_index()}),
+        lambda now: (_("Categories"), {"categories": selectors.category_index(now=now)}),
         params=(),
     )
 
@@ -53,8 +58,8 @@ def favicon(request):
 def category(request, slug):
     form = ListingFilterForm(request.GET)
 
-    def build():
-        listing = selectors.category_listing(slug, form.filters(), _page_number(request))
+    def build(now):
+        listing = selectors.category_listing(slug, form.filters(), _page_number(request), now=now)
         return listing["category"].display_name, {**listing, "form": form}
 
     return _cached_page(
@@ -70,8 +75,12 @@ def search(request):
     form = ListingFilterForm(request.GET, searching=True)
     filters = form.filters()
 
-    def build():
-        page = selectors.search_listing(filters, _page_number(request)) if filters["q"] else None
+    def build(now):
+        page = (
+            selectors.search_listing(filters, _page_number(request), now=now)
+            if filters["q"]
+            else None
+        )
         title = f"{filters['q']} · {_('Search')}" if filters["q"] else _("Search")
         return title, {"form": form, "query": filters["q"], "page": page}
 
@@ -89,8 +98,8 @@ def search(request):
 
 
 def product(request, slug):
-    def build():
-        page = selectors.product_page(slug)
+    def build(now):
+        page = selectors.product_page(slug, now=now)
         return page["product"].display_name, page
 
     return _cached_page(
@@ -104,42 +113,60 @@ def product(request, slug):
 
 
 def _cached_page(request, content_template, build, *, params, keep=None, marks=None, **extra):
-    """A catalog page whose content HTML is cached per catalog version, language and URL.
+    """A catalog page whose content HTML is cached per cache scope (the catalog version
+    and the next price change: selectors.cache_scope), language and URL.
 
     The content shows the catalog only (never the visitor: the header with the
     cart and the user menu is rendered fresh around it, and the visitor's CSRF
     token replaces CSRF_MARK), so one rendering serves every shopper until the
-    catalog changes; ``build()`` returns the title and the content's context and
-    may raise Http404. A URL with parameters outside ``params`` (or one twice) is
-    redirected to the one without them, and the key is built from ``params`` in
-    their order, so it holds only what the page understands; ``keep(context)`` false (a filter with
-    bad input, a page number past the last) serves the page without storing it. ``marks``
-    maps a marker in the content to a callable giving the visitor's HTML put there.
+    catalog changes or a time-limited price starts or ends; ``build(now)`` returns
+    the title and the content's context with the prices at ``now`` (this request's
+    moment, the one the key is for) and may raise Http404. A URL with parameters
+    outside ``params`` (or one twice) is redirected to the one without them, and the
+    key is built from ``params`` in their order, so it holds only what the page
+    understands; ``keep(context)`` false (a filter with bad input, a page number past
+    the last) serves the page without storing it. ``marks`` maps a marker in the
+    content to a callable giving the visitor's HTML put there.
+    Countdowns (COUNTDOWN_UNTIL) get the seconds left at this request.
     """
+    now = timezone.now()
     pairs = [(name, request.GET.getlist(name)[0]) for name in params if name in request.GET]
     query = urlencode(pairs)
     if len(pairs) != sum(len(values) for _name, values in request.GET.lists()):
         return redirect(f"{request.path}?{query}" if query else request.path)
     # Keyed on the query as we write it, not as it came (%41 and A are one page).
     url = hashlib.sha1(f"{request.path}?{query}".encode(), usedforsecurity=False).hexdigest()
-    key = f"catalog:html:{catalog_version()}:{get_language() or ''}:{url}"
+    scope, timeout = selectors.cache_scope(now)
+    key = f"catalog:html:{scope}:{get_language() or ''}:{url}"
     page = cache.get(key)
     if page is None:
-        title, context = build()
+        title, context = build(now)
         page = {"title": title, "content": render_to_string(content_template, context, request)}
         if keep is None or keep(context):
-            cache.set(key, page, settings.CATALOG_CACHE_SECONDS)
+            cache.set(key, page, timeout)
         else:
             query = ""  # nor does the anonymous header keep one for it
     # the anonymous header is cached under, and links back to, this page's own query
     # (core.context_processors.canonical_path)
     request.canonical_query = query
-    content = page["content"].replace(CSRF_MARK, str(csrf_input(request)))
+    content, countdowns = COUNTDOWN_UNTIL.subn(
+        lambda found: f'data-countdown="{_seconds_until(int(found[1]), now)}"', page["content"]
+    )
+    content = content.replace(CSRF_MARK, str(csrf_input(request)))
     for mark, render_part in (marks or {}).items():
         if mark in content:
             content = content.replace(mark, render_part())
-    context = {"title": page["title"], "content": mark_safe(content), **extra}  # noqa: S308
+    context = {
+        "title": page["title"],
+        "content": mark_safe(content),  # noqa: S308
+        "countdowns": countdowns,
+        **extra,
+    }
     return render(request, "catalog/cached_page.html", context)
+
+
+def _seconds_until(timestamp: int, now) -> int:
+    return max(0, math.ceil(timestamp - now.timestamp()))
 
 
 def _page_number(request) -> int:

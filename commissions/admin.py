@@ -27,6 +27,7 @@ from core.money import format_percent
 from . import selectors, services, withdrawals
 from .forms import CommissionPlanForm, GradeRateForm
 from .models import (
+    Bonus,
     Commission,
     CommissionOverride,
     CommissionPlan,
@@ -266,11 +267,104 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "held",
         "commission",
         "withdrawal",
+        "bonus",
         "note",
     )
     list_filter = ("kind",)
     search_fields = ("distributor__user__username", "note")
-    list_select_related = ("distributor__user", "commission__order", "withdrawal")
+    list_select_related = ("distributor__user", "commission__order", "withdrawal", "bonus")
+
+
+@admin.register(Bonus)
+class BonusAdmin(ReadOnlyAdmin):
+    """Recruitment rewards (拉新奖励) and contest prizes (竞赛奖金): written by
+    commissions.bonuses only (through marketing.rewards and the contests), read here."""
+
+    # Fits 1280 px beside the filters: the new customer (searchable) and the release and
+    # reversal times are on the bonus's page.
+    list_display = ("id", "distributor_name", "kind", "amount_cny", "status", "order", "earned")
+    list_filter = ("kind", "status", "created_at")
+    search_fields = (
+        "=id",
+        "distributor__user__username",
+        "distributor__invite_code",
+        "customer__username",
+        "order__number",
+        "note",
+    )
+    list_select_related = ("distributor__user", "customer", "order")
+    date_hierarchy = "created_at"
+    amount_cny = cny_column(Bonus, "amount")
+    readonly_fields = [*(f.name for f in Bonus._meta.fields), "amount_cny"]
+    fields = (
+        "distributor",
+        "kind",
+        "amount_cny",
+        "status",
+        "customer",
+        "order",
+        "note",
+        "created_at",
+        "released_at",
+        "reversed_at",
+    )
+    inlines = [LedgerEntryInline]
+    actions = ["export_csv"]
+
+    @admin.display(description=gettext_lazy("distributor"), ordering="distributor__user__username")
+    def distributor_name(self, bonus):
+        return bonus.distributor.user.get_username()
+
+    @admin.display(description=gettext_lazy("earned"), ordering="created_at")
+    def earned(self, bonus):
+        return timezone.localtime(bonus.created_at).strftime("%Y-%m-%d %H:%M")
+
+    @admin.action(description=gettext_lazy("Export selected bonuses as CSV"), permissions=["view"])
+    def export_csv(self, request, queryset):
+        rows = queryset.select_related("distributor__user", "customer", "order").order_by(
+            "created_at", "pk"
+        )
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="bonuses-{stamp}.csv"'
+        response.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8 (Chinese names)
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                _("ID"),
+                _("Distributor"),
+                _("Kind"),
+                _("Amount"),
+                _("Status"),
+                _("New customer"),
+                _("Order number"),
+                _("Note"),
+                _("Earned at"),
+                _("Released at"),
+                _("Reversed at"),
+            ]
+        )
+
+        def when(moment):
+            return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+        for bonus in rows:
+            writer.writerow(
+                [
+                    bonus.pk,
+                    excel_safe(bonus.distributor),
+                    bonus.get_kind_display(),
+                    bonus.amount,
+                    bonus.get_status_display(),
+                    excel_safe(bonus.customer.get_username() if bonus.customer else ""),
+                    bonus.order.number if bonus.order else "",
+                    excel_safe(bonus.note),
+                    when(bonus.created_at),
+                    when(bonus.released_at),
+                    when(bonus.reversed_at),
+                ]
+            )
+        return response
 
 
 class PayoutReferencesForm(forms.Form):

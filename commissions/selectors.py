@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from core.money import ZERO
 from distributors.models import Distributor
 
-from .models import Commission, LedgerEntry, Withdrawal
+from .models import Bonus, Commission, LedgerEntry, Withdrawal
 
 
 @dataclass(frozen=True)
@@ -20,36 +20,51 @@ class EarningsSummary:
     held: Decimal  # asked for in a withdrawal, not yet paid or returned
     withdrawn: Decimal  # paid out, fees included
     total: Decimal  # earned and not reversed: pending + available + held + withdrawn
+    bonuses: Decimal = ZERO  # of the total, rewards and prizes (奖励金) not reversed
+
+
+# The entries that earn or take back money; the others move it between balances.
+_COMMISSION_EARNING = (LedgerEntry.Kind.ACCRUED, LedgerEntry.Kind.REVERSED)
+_BONUS_EARNING = (
+    LedgerEntry.Kind.REWARD_ACCRUED,
+    LedgerEntry.Kind.REWARD_REVERSED,
+    LedgerEntry.Kind.PRIZE_PAID,
+)
 
 
 def earnings_summary(distributor: Distributor) -> EarningsSummary:
-    """Balances derived from the ledger entries, in one query."""
-    reversed_q = Q(kind=LedgerEntry.Kind.REVERSED)
+    """Balances from the ledger entries (commissions, bonuses, withdrawals), in one query."""
+    commission_q = Q(kind__in=_COMMISSION_EARNING)
+    bonus_q = Q(kind__in=_BONUS_EARNING)
     sums = LedgerEntry.objects.filter(distributor=distributor).aggregate(
         pending_sum=Sum("pending"),
         available_sum=Sum("available"),
         held_sum=Sum("held"),
         paid_held=Sum("held", filter=Q(kind=LedgerEntry.Kind.WITHDRAWAL_PAID)),
-        accrued_sum=Sum("pending", filter=Q(kind=LedgerEntry.Kind.ACCRUED)),
-        reversed_pending=Sum("pending", filter=reversed_q),
-        reversed_available=Sum("available", filter=reversed_q),
+        commission_pending=Sum("pending", filter=commission_q),
+        commission_available=Sum("available", filter=commission_q),
+        bonus_pending=Sum("pending", filter=bonus_q),
+        bonus_available=Sum("available", filter=bonus_q),
     )
-    total = (
-        (sums["accrued_sum"] or ZERO)
-        + (sums["reversed_pending"] or ZERO)
-        + (sums["reversed_available"] or ZERO)
-    )
+    commissions = (sums["commission_pending"] or ZERO) + (sums["commission_available"] or ZERO)
+    bonuses = (sums["bonus_pending"] or ZERO) + (sums["bonus_available"] or ZERO)
     return EarningsSummary(
         pending=sums["pending_sum"] or ZERO,
         available=sums["available_sum"] or ZERO,
         held=sums["held_sum"] or ZERO,
         withdrawn=ZERO - (sums["paid_held"] or ZERO),
-        total=total,
+        total=commissions + bonuses,
+        bonuses=bonuses,
     )
 
 
 def commissions_of(distributor: Distributor) -> QuerySet[Commission]:
     return Commission.objects.filter(distributor=distributor).select_related("order")
+
+
+def bonuses_of(distributor: Distributor) -> QuerySet[Bonus]:
+    """The distributor's recruitment rewards and contest prizes, newest first."""
+    return Bonus.objects.filter(distributor=distributor).select_related("order")
 
 
 def commission_of(distributor: Distributor, pk: int) -> Commission:

@@ -19,8 +19,10 @@ from core.money import ZERO
 from distributors.models import Distributor
 from orders.models import Order, OrderLine
 
+from . import bonuses
 from .models import (
     Accrual,
+    Bonus,
     Commission,
     CommissionOverride,
     CommissionPlan,
@@ -287,11 +289,14 @@ def accrue_missing_commissions(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def release_order_commissions(order_id: int, *, now: datetime | None = None) -> int:
-    """Make the pending commissions of a completed order available, once.
+    """Make the pending commissions and recruitment rewards of a completed order
+    available, once.
 
     Each commission waits for the freeze period (冻结期) of the plan it was
-    accrued under, counted from completion; before that it stays pending and
-    the beat task tries again later. Returns how many it released.
+    accrued under, counted from completion, and a reward for the freeze of the
+    order's plan (commissions.bonuses.release_order_rewards); before that they
+    stay pending and the beat task tries again later. Returns how many it
+    released (commissions and rewards).
     """
     now = now or timezone.now()
     order = Order.objects.select_for_update().get(pk=order_id)
@@ -315,19 +320,19 @@ def release_order_commissions(order_id: int, *, now: datetime | None = None) -> 
                 note=order.number,
             )
             released += 1
-    return released
+    return released + bonuses.release_order_rewards(order, now=now)
 
 
 def release_due_commissions(*, now: datetime | None = None) -> int:
-    """Release every completed order's pending commissions whose freeze has passed."""
+    """Release every completed order's pending commissions and rewards whose freeze has passed."""
     now = now or timezone.now()
-    due = (
-        Order.objects.filter(
-            status=Order.Status.COMPLETED, commissions__status=Commission.Status.PENDING
-        )
-        .values_list("pk", flat=True)
-        .distinct()
+    pending_commission = Commission.objects.filter(
+        order=OuterRef("pk"), status=Commission.Status.PENDING
     )
+    pending_reward = Bonus.objects.filter(order=OuterRef("pk"), status=Bonus.Status.PENDING)
+    due = Order.objects.filter(
+        Exists(pending_commission) | Exists(pending_reward), status=Order.Status.COMPLETED
+    ).values_list("pk", flat=True)
     return sum(release_order_commissions(pk, now=now) for pk in list(due))
 
 

@@ -1,11 +1,13 @@
 """Does the ledger agree with itself and with the records it mirrors? (manage.py verify_ledger)
 
 Reads only. Each distributor's balances are computed twice, independently:
-from the ledger entries, and from the source records (commissions by status,
-withdrawals by status); they must be equal and never negative. Each
-commission's and each withdrawal's own entries must be the ones its status
-implies; each order's commissions stay within the plan's cap; a refunded or
-cancelled order keeps no commission that is not reversed. Money that should
+from the ledger entries, and from the source records (commissions, bonuses
+and withdrawals by status); they must be equal and never negative. Each
+commission's, each bonus's (recruitment reward, contest prize) and each
+withdrawal's own entries must be the ones its status implies; each order's
+commissions stay within the plan's cap; a refunded or cancelled order keeps no
+commission or recruitment reward that is not reversed, and a reward names its
+customer's own order. Money that should
 have moved and did not is found too: a paid order with a referral chain that
 was never accrued (no Accrual record), and an approved withdrawal whose payout
 was never sent (PAYING, no transfer at the gateway), each once its grace period
@@ -31,7 +33,7 @@ from distributors.models import Distributor
 from orders.models import Order
 from payments.models import Transfer
 
-from .models import Accrual, Commission, LedgerEntry, Withdrawal
+from .models import Accrual, Bonus, Commission, LedgerEntry, Withdrawal
 
 BATCH_SIZE = 1000
 # A paid order's accrual task normally runs within seconds, and the sweep
@@ -83,10 +85,11 @@ def verify_ledger(
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         report = LedgerReport(entries=LedgerEntry.objects.count())
         report.distributors = _check_balances(report.problems, batch_size, progress)
-        for label, model, kinds, shapes in SOURCES:
-            report.problems += _check_sources(label, model, kinds, shapes, batch_size, progress)
+        for source in SOURCES:
+            report.problems += _check_sources(source, batch_size, progress)
         report.problems += _check_order_caps()
         report.problems += _check_closed_orders()
+        report.problems += _check_reward_customers()
         report.problems += _check_unaccrued_orders(now or timezone.now())
         report.problems += _check_unsent_payouts(now or timezone.now())
     return report
@@ -145,11 +148,15 @@ def _ledger_balances(in_batch: dict) -> dict[int, dict[str, Decimal]]:
 
 
 def _record_balances(in_batch: dict) -> dict[int, dict[str, Decimal]]:
-    """Balances as the commissions and withdrawals say they must be."""
+    """Balances as the commissions, bonuses and withdrawals say they must be."""
     earned: dict[int, dict[str, Decimal]] = defaultdict(dict)
-    # A commission counts for what partial refunds left of it.
-    kept = {Commission: F("amount") - F("reversed_amount"), Withdrawal: F("amount")}
-    for model in (Commission, Withdrawal):
+    # A commission counts for what partial refunds left of it; a bonus is whole or reversed.
+    kept = {
+        Commission: F("amount") - F("reversed_amount"),
+        Bonus: F("amount"),
+        Withdrawal: F("amount"),
+    }
+    for model in (Commission, Bonus, Withdrawal):
         rows = model.objects.filter(**in_batch).values("distributor_id", "status")
         for row in rows.annotate(total=Sum(kept[model])).order_by():
             earned[row["distributor_id"]][f"{model.__name__}.{row['status']}"] = from_db_sum(
@@ -161,8 +168,11 @@ def _record_balances(in_batch: dict) -> dict[int, dict[str, Decimal]]:
         requested = sums.get("Withdrawal.requested", ZERO) + sums.get("Withdrawal.paying", ZERO)
         paid = sums.get("Withdrawal.paid", ZERO)
         balances[pk] = {
-            "pending": sums.get("Commission.pending", ZERO),
-            "available": sums.get("Commission.available", ZERO) - requested - paid,
+            "pending": sums.get("Commission.pending", ZERO) + sums.get("Bonus.pending", ZERO),
+            "available": sums.get("Commission.available", ZERO)
+            + sums.get("Bonus.available", ZERO)
+            - requested
+            - paid,
             "held": requested,
             "withdrawn": paid,
         }
@@ -176,7 +186,7 @@ def _record_balances(in_batch: dict) -> dict[int, dict[str, Decimal]]:
 class Shape:
     """The entries a record in one status must have: how many of each kind, and their sums."""
 
-    counts: Callable[[tuple[int, int, int]], bool]  # are these (first, second, third) counts ok?
+    counts: Callable[[tuple[int, ...]], bool]  # are these counts (one per kind) ok?
     expected: str  # the allowed counts, for the report
     sums: Callable[[dict], tuple[Decimal, Decimal, Decimal]]  # row -> pending, available, held
 
@@ -221,35 +231,81 @@ WITHDRAWAL_SHAPES = {  # counts of (held, paid, returned)
 # Being paid by the gateway holds like a request; a failed payout returns like a rejection.
 WITHDRAWAL_SHAPES[Withdrawal.Status.PAYING] = WITHDRAWAL_SHAPES[Withdrawal.Status.REQUESTED]
 WITHDRAWAL_SHAPES[Withdrawal.Status.FAILED] = WITHDRAWAL_SHAPES[Withdrawal.Status.REJECTED]
+# Counts of (reward_accrued, reward_released, reward_reversed, prize_paid), by (kind, status).
+# Each kind is written at most once per bonus; a reward is reversed from pending or
+# after its release. A prize is paid available at once and has no other status.
+BONUS_SHAPES = {
+    (Bonus.Kind.RECRUITMENT, Bonus.Status.PENDING): Shape(
+        lambda c: c == (1, 0, 0, 0), "reward_accrued×1", lambda r: (r["amount"], ZERO, ZERO)
+    ),
+    (Bonus.Kind.RECRUITMENT, Bonus.Status.AVAILABLE): Shape(
+        lambda c: c == (1, 1, 0, 0),
+        "reward_accrued×1, reward_released×1",
+        lambda r: (ZERO, r["amount"], ZERO),
+    ),
+    (Bonus.Kind.RECRUITMENT, Bonus.Status.REVERSED): Shape(
+        lambda c: c in ((1, 0, 1, 0), (1, 1, 1, 0)),
+        "reward_accrued×1, reward_released×0-1, reward_reversed×1",
+        lambda r: (ZERO, ZERO, ZERO),
+    ),
+    (Bonus.Kind.CONTEST_PRIZE, Bonus.Status.AVAILABLE): Shape(
+        lambda c: c == (0, 0, 0, 1), "prize_paid×1", lambda r: (ZERO, r["amount"], ZERO)
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """A kind of record whose entries are checked: which entry kinds are its own, and the
+    shape its row (status, and for a bonus its kind) implies."""
+
+    name: str  # the records, in progress lines
+    subject: Callable[[dict], str]  # row -> what the report calls it
+    model: type[Commission | Withdrawal | Bonus]
+    kinds: tuple[str, ...]
+    shape_of: Callable[[dict], Shape | None]  # None: no record may be like this
+    fields: tuple[str, ...] = ()  # read beside pk, status and amount
+
+
 SOURCES = [
-    ("commission", Commission, (Kind.ACCRUED, Kind.RELEASED, Kind.REVERSED), COMMISSION_SHAPES),
-    (
-        "withdrawal",
+    Source(
+        "commissions",
+        lambda r: f"commission #{r['pk']} ({r['status']})",
+        Commission,
+        LedgerEntry.COMMISSION_KINDS,
+        lambda r: COMMISSION_SHAPES.get(r["status"]),
+        ("reversed_amount",),
+    ),
+    Source(
+        "withdrawals",
+        lambda r: f"withdrawal #{r['pk']} ({r['status']})",
         Withdrawal,
-        (Kind.WITHDRAWAL_HELD, Kind.WITHDRAWAL_PAID, Kind.WITHDRAWAL_RETURNED),
-        WITHDRAWAL_SHAPES,
+        LedgerEntry.WITHDRAWAL_KINDS,
+        lambda r: WITHDRAWAL_SHAPES.get(r["status"]),
+    ),
+    Source(
+        "bonuses",
+        lambda r: f"bonus #{r['pk']} ({r['kind']}, {r['status']})",
+        Bonus,
+        LedgerEntry.BONUS_KINDS,
+        lambda r: BONUS_SHAPES.get((r["kind"], r["status"])),
+        ("kind",),
     ),
 ]
 
 
-def _check_sources(
-    label: str,
-    model: type[Commission | Withdrawal],
-    kinds: tuple[str, str, str],
-    shapes: dict[str, Shape],
-    batch_size: int,
-    progress: Progress,
-) -> list[Problem]:
-    """Every commission (or withdrawal) has exactly the entries its status implies."""
+def _check_sources(source: Source, batch_size: int, progress: Progress) -> list[Problem]:
+    """Every record of `source` has exactly the entries its status implies."""
+    model, kinds = source.model, source.kinds
     total = model.objects.count()
-    extra_fields = ["reversed_amount"] if model is Commission else []
+    counts = {
+        f"n{i}": Count("entries", filter=Q(entries__kind=kind)) for i, kind in enumerate(kinds)
+    }
     rows = (
         model.objects.order_by("pk")
-        .values("pk", "status", "amount", *extra_fields)
+        .values("pk", "status", "amount", *source.fields)
         .annotate(
-            n0=Count("entries", filter=Q(entries__kind=kinds[0])),
-            n1=Count("entries", filter=Q(entries__kind=kinds[1])),
-            n2=Count("entries", filter=Q(entries__kind=kinds[2])),
+            **counts,
             foreign=Count("entries", filter=~Q(entries__distributor_id=F("distributor_id"))),
             pending=Sum("entries__pending"),
             available=Sum("entries__available"),
@@ -258,11 +314,16 @@ def _check_sources(
     )
     problems = []
     for done, row in enumerate(rows.iterator(chunk_size=batch_size), start=1):
-        subject = f"{label} #{row['pk']} ({row['status']})"
-        shape = shapes[row["status"]]
-        counts = (row["n0"], row["n1"], row["n2"])
-        if not shape.counts(counts):
-            problems.append(Problem(subject, "entries", _kinds_text(kinds, counts), shape.expected))
+        if done % batch_size == 0 or done == total:
+            progress(source.name, done, total)
+        subject = source.subject(row)
+        shape = source.shape_of(row)
+        found = tuple(row[name] for name in counts)
+        if shape is None:
+            problems.append(Problem(subject, "status", row["status"], "not possible"))
+            continue
+        if not shape.counts(found):
+            problems.append(Problem(subject, "entries", _kinds_text(kinds, found), shape.expected))
         if row["foreign"]:
             problems.append(
                 Problem(subject, "entries", f"{row['foreign']} of another distributor", "0")
@@ -273,8 +334,6 @@ def _check_sources(
             problems.append(
                 Problem(subject, "entry sums", _sums_text(sums), _sums_text(expected_sums))
             )
-        if done % batch_size == 0 or done == total:
-            progress(f"{label}s", done, total)
     return problems
 
 
@@ -314,16 +373,39 @@ def _check_order_caps() -> list[Problem]:
 
 
 def _check_closed_orders() -> list[Problem]:
-    """A refunded or cancelled order keeps no commission that is not reversed."""
+    """A refunded or cancelled order keeps no commission or reward that is not reversed."""
+    closed = [Order.Status.REFUNDED, Order.Status.CANCELLED]
+    problems = []
+    for label, model in (("commission", Commission), ("bonus", Bonus)):
+        rows = (
+            model.objects.filter(order__status__in=closed)
+            .exclude(status=model.Status.REVERSED)
+            .values_list("pk", "order__number", "order__status", "status")
+            .order_by("pk")
+        )
+        problems += [
+            Problem(f"order {number} ({order_status})", f"{label} #{pk}", status, "reversed")
+            for pk, number, order_status, status in rows.iterator()
+        ]
+    return problems
+
+
+def _check_reward_customers() -> list[Problem]:
+    """A recruitment reward names a new customer and an order of that customer's."""
     rows = (
-        Commission.objects.filter(order__status__in=[Order.Status.REFUNDED, Order.Status.CANCELLED])
-        .exclude(status=Commission.Status.REVERSED)
-        .values_list("pk", "order__number", "order__status", "status")
+        Bonus.objects.filter(kind=Bonus.Kind.RECRUITMENT)
+        .filter(Q(customer__isnull=True) | Q(order__isnull=True) | ~Q(order__user=F("customer")))
+        .values_list("pk", "status", "customer_id", "order__user_id")
         .order_by("pk")
     )
     return [
-        Problem(f"order {number} ({order_status})", f"commission #{pk}", status, "reversed")
-        for pk, number, order_status, status in rows.iterator()
+        Problem(
+            f"bonus #{pk} (recruitment, {status})",
+            "customer",
+            f"customer {customer or '-'}, order of {buyer or '-'}",
+            "the customer's own order",
+        )
+        for pk, status, customer, buyer in rows.iterator()
     ]
 
 

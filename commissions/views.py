@@ -18,6 +18,9 @@ from .services import active_plan
 def earnings(request):
     distributor = request.distributor
     page = Paginator(selectors.commissions_of(distributor), 30).get_page(request.GET.get("page"))
+    bonus_page = Paginator(selectors.bonuses_of(distributor), 30).get_page(
+        request.GET.get("bonus_page")
+    )
     return render(
         request,
         "commissions/earnings.html",
@@ -25,6 +28,7 @@ def earnings(request):
             "distributor": distributor,
             "summary": selectors.earnings_summary(distributor),
             "page": page,
+            "bonus_page": bonus_page,
         },
     )
 

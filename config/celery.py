@@ -81,6 +81,11 @@ app.conf.update(
             "task": "orders.tasks.complete_orders_past_after_sale",
             "schedule": crontab(minute=17),  # hourly
         },
+        # Ended sales contests are ranked and their prizes paid, once each.
+        "settle-ended-contests": {
+            "task": "marketing.tasks.settle_ended_contests",
+            "schedule": crontab(minute="*/10"),
+        },
     },
 )
 

@@ -57,7 +57,7 @@ def is_in_subtree(candidate_id: int, root_id: int) -> bool:
 # --- Sales and grades ------------------------------------------------------------
 
 
-def _paid_orders() -> QuerySet[Order]:
+def paid_orders() -> QuerySet[Order]:
     """Orders whose money was received and (at least partly) kept."""
     return Order.objects.filter(status__in=Order.PAID_STATUSES)
 
@@ -91,7 +91,7 @@ def grade_figures(distributor: Distributor) -> GradeFigures:
     """
     own = Q(distributor_id=distributor.pk)
     sums = (
-        _paid_orders()
+        paid_orders()
         .filter(
             distributor__tree_id=distributor.tree_id,
             distributor__lft__gte=distributor.lft,
@@ -158,7 +158,7 @@ class TeamTotals:
 def _personal_sales_of_row() -> Coalesce:
     """Goods of the paid orders credited to the outer row, as a correlated subquery."""
     sales = (
-        _paid_orders()
+        paid_orders()
         .filter(distributor_id=OuterRef("pk"))
         .order_by()
         .values("distributor_id")

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.models import SingletonModel
@@ -66,7 +66,7 @@ class Coupon(BilingualName):
         AFTER_CLAIM = "after_claim", _("Days after claiming")
 
     class Audience(models.TextChoices):
-        EVERYONE = "everyone", _("Everyone")
+        EVERYONE = "everyone", pgettext_lazy("coupon audience", "Everyone")
         NEW_CUSTOMERS = "new_customers", _("New customers only")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
@@ -93,7 +93,7 @@ class Coupon(BilingualName):
         null=True,
         blank=True,
         validators=PERCENT_LIMITS,
-        help_text=_("15 takes 15% off (85折)."),
+        help_text=_("Enter 15 for 15 percent off (85折)."),
     )
     max_discount = models.DecimalField(
         _("largest discount"),

@@ -16,6 +16,6 @@ def product_offers_html(request, slug: str) -> str:
     context = {
         "product": product,
         "coupons": selectors.claimable_coupons(request.user, product=product),
-        "share": share.kit_for(request.user, product),
+        "share": share.kit_for(request.user, product, request=request),
     }
     return render_to_string("marketing/_product_offers.html", context, request)

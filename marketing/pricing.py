@@ -372,6 +372,27 @@ def claims_of(user, *, at: datetime | None = None) -> list[tuple[CouponClaim, Co
     return [(claim, CouponRule.of(claim.coupon)) for claim in claims]
 
 
+def _refuse_unheld(user, coupon, claims, at: datetime) -> None:
+    """A chosen coupon that is not among the shopper's open ones: say why (one query,
+    only then): used, expired, or not theirs at all."""
+    try:
+        claim_id = int(coupon)
+    except (TypeError, ValueError):
+        raise CouponError(_("This coupon is not yours.")) from None
+    if any(claim.pk == claim_id for claim, _rule in claims):
+        return
+    claim = (
+        CouponClaim.objects.filter(pk=claim_id, user=user).first()
+        if user.is_authenticated
+        else None
+    )
+    if claim is None:
+        raise CouponError(_("This coupon is not yours."))
+    if claim.order_id is not None:
+        raise CouponError(_("This coupon was already used."))
+    raise CouponError(_("This coupon has expired."))
+
+
 def items_of(
     quantities: dict[int, int], variants: dict, *, at: datetime | None = None
 ) -> list[Item]:
@@ -432,7 +453,11 @@ def quote(
         gift_rules = gift_rules_at(at)
     if stock is None:
         stock = {rule.gift_id: rule.gift.stock for rule in gift_rules}
+    if coupon == "":
+        coupon = None  # the shopper chose no coupon
     claims = claims_of(user, at=at) if coupon is not None and user.is_authenticated else []
+    if coupon not in (None, BEST):
+        _refuse_unheld(user, coupon, claims, at)
     return price(
         items_of(quantities, variants, at=at),
         claims=claims,

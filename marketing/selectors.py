@@ -1,9 +1,10 @@
 """Reads of marketing for the storefront and the distributor pages."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from .models import Coupon
+from .models import Coupon, CouponClaim
 
 
 def claimable_coupons(user, *, product=None, now=None) -> list[Coupon]:
@@ -26,4 +27,61 @@ def claimable_coupons(user, *, product=None, now=None) -> list[Coupon]:
             )
         ).distinct()
     held = Q(claims__user=user) if user.is_authenticated else Q(pk=None)
-    return list(coupons.annotate(held=Count("claims", filter=held)).order_by("-created_at", "-pk"))
+    # distinct: the product page's joins (products, categories) repeat a coupon's claims
+    held_count = Count("claims", filter=held, distinct=True)
+    return list(coupons.annotate(held=held_count).order_by("-created_at", "-pk"))
+
+
+def coupon_centre(user, *, now=None) -> list[Coupon]:
+    """The coupons of the coupon centre (claimable_coupons), with the categories and
+    products they cover loaded. Three queries (one without coupons)."""
+    coupons = claimable_coupons(user, now=now)
+    prefetch_related_objects(coupons, "categories", "products")
+    return coupons
+
+
+# 我的优惠券: tab -> (label, condition at `now`)
+CLAIM_TABS = {
+    "usable": (_("Usable"), lambda now: Q(order=None, valid_until__gt=now)),
+    "used": (_("Used"), lambda now: Q(order__isnull=False)),
+    "expired": (_("Expired"), lambda now: Q(order=None, valid_until__lte=now)),
+}
+
+
+def claim_tab(value) -> str:
+    """The tab of my coupons asked for; anything unknown is "usable"."""
+    return value if value in CLAIM_TABS else "usable"
+
+
+def claim_tab_counts(user, *, now=None) -> dict[str, int]:
+    """How many of the shopper's coupons each tab shows (one query)."""
+    now = now or timezone.now()
+    counts = CouponClaim.objects.filter(user=user).aggregate(
+        **{name: Count("pk", filter=condition(now)) for name, (_l, condition) in CLAIM_TABS.items()}
+    )
+    return {name: counts[name] or 0 for name in CLAIM_TABS}
+
+
+def claims_in_tab(user, tab: str, *, now=None) -> QuerySet[CouponClaim]:
+    """The shopper's coupons in `tab` with their coupon, its scope and the order that
+    used it: usable ones expiring first, the others latest first (three queries a page)."""
+    now = now or timezone.now()
+    tab = claim_tab(tab)
+    claims = (
+        CouponClaim.objects.filter(user=user)
+        .filter(CLAIM_TABS[tab][1](now))
+        .select_related("coupon", "order")
+        .prefetch_related("coupon__categories", "coupon__products")
+    )
+    if tab == "usable":
+        return claims.order_by("valid_until", "pk")
+    if tab == "used":
+        return claims.order_by("-used_at", "-pk")
+    return claims.order_by("-valid_until", "-pk")
+
+
+def is_someone_elses_claim(user, claim_id) -> bool:
+    """Whether `claim_id` (as typed: a claim id, or anything) is another shopper's coupon."""
+    if not str(claim_id).isdigit() or len(str(claim_id)) > 18:  # beyond any id
+        return False
+    return CouponClaim.objects.filter(pk=int(claim_id)).exclude(user=user).exists()

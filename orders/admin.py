@@ -79,10 +79,24 @@ def distributor_link(distributor: Distributor | None) -> str:
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ("product_name", "variant_name", "sku", "unit_price_cny", "quantity", "line_total_cny")
+    fields = (
+        "product_name",
+        "variant_name",
+        "sku",
+        "unit_price_cny",
+        "quantity",
+        "line_total_cny",
+        "sale_discount_cny",
+        "coupon_discount_cny",
+        "paid_amount_cny",
+        "is_gift",
+    )
     readonly_fields = fields
     unit_price_cny = cny_column(OrderLine, "unit_price")
     line_total_cny = cny_column(OrderLine, "line_total")
+    sale_discount_cny = cny_column(OrderLine, "sale_discount")
+    coupon_discount_cny = cny_column(OrderLine, "coupon_discount")
+    paid_amount_cny = cny_column(OrderLine, "paid_amount")
 
 
 class OrderEventInline(ReadOnlyInline):
@@ -179,7 +193,16 @@ class OrderAdmin(NoSaveButtonsMixin, ServiceWrittenAdmin):
         (None, {"fields": ("number", "status", "user", "created_at")}),
         (
             gettext_lazy("Amounts"),
-            {"fields": ("subtotal_cny", "shipping_fee_cny", "total_cny", "refunded_total_cny")},
+            {
+                "fields": (
+                    "sale_discount_cny",
+                    "coupon_discount_cny",
+                    "subtotal_cny",
+                    "shipping_fee_cny",
+                    "total_cny",
+                    "refunded_total_cny",
+                )
+            },
         ),
         (
             gettext_lazy("Recipient"),
@@ -208,6 +231,8 @@ class OrderAdmin(NoSaveButtonsMixin, ServiceWrittenAdmin):
     )
     readonly_fields = [
         *(f.name for f in Order._meta.fields),
+        "sale_discount_cny",
+        "coupon_discount_cny",
         "subtotal_cny",
         "shipping_fee_cny",
         "total_cny",
@@ -224,6 +249,8 @@ class OrderAdmin(NoSaveButtonsMixin, ServiceWrittenAdmin):
         return admin_shipping.urls(self) + super().get_urls()
 
     subtotal_cny = cny_column(Order, "subtotal")
+    sale_discount_cny = cny_column(Order, "sale_discount")
+    coupon_discount_cny = cny_column(Order, "coupon_discount")
     shipping_fee_cny = cny_column(Order, "shipping_fee")
     total_cny = cny_column(Order, "total")
     refunded_total_cny = cny_column(Order, "refunded_total")

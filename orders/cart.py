@@ -11,6 +11,9 @@ from django.contrib.auth import get_user_model
 
 from catalog.models import Variant
 from core.money import ZERO
+from marketing import pricing
+
+from .services import shipping_fee_for
 
 SESSION_KEY = "cart"
 MAX_QUANTITY = 99
@@ -20,10 +23,6 @@ MAX_QUANTITY = 99
 class CartItem:
     variant: Variant
     quantity: int
-
-    @property
-    def line_total(self) -> Decimal:
-        return self.variant.price * self.quantity
 
     @property
     def exceeds_stock(self) -> bool:
@@ -90,16 +89,61 @@ class Cart:
         return [(int(pk), qty) for pk, qty in self.lines.items()]
 
     def items(self) -> list[CartItem]:
-        """The lines with their variants, in one query; vanished variants drop out."""
+        """The lines with their variants (product and category, for pricing), in one
+        query; vanished variants drop out."""
         if not self.lines:
             return []
-        variants = Variant.objects.select_related("product").in_bulk([int(pk) for pk in self.lines])
+        variants = Variant.objects.select_related("product__category").in_bulk(
+            [int(pk) for pk in self.lines]
+        )
         return [
             CartItem(variants[int(pk)], qty)
             for pk, qty in self.lines.items()
             if int(pk) in variants and variants[int(pk)].is_purchasable
         ]
 
-    @staticmethod
-    def subtotal(items: list[CartItem]) -> Decimal:
-        return sum((item.line_total for item in items), ZERO)
+
+@dataclass(frozen=True)
+class PricedItem:
+    """A cart line with its price: list price, sale price, shares of the discounts
+    (the cart's totals are `price`'s, never the variants' list prices)."""
+
+    item: CartItem
+    line: pricing.PricedLine
+
+    @property
+    def has_sale_price(self) -> bool:
+        return self.line.sale_discount > 0
+
+    @property
+    def sale_total(self) -> Decimal:
+        """The line at its sale price (before the coupon)."""
+        return self.line.line_total - self.line.sale_discount
+
+
+@dataclass(frozen=True)
+class PricedCart:
+    """The cart as the shopper pays for it (marketing.pricing's quote): its lines in
+    the cart's order, shipping on the goods after discounts, and the total."""
+
+    lines: list[PricedItem]
+    quote: pricing.Quote
+    shipping: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.quote.subtotal + self.shipping
+
+
+def price(user, items: list[CartItem], *, rules, coupon=None) -> PricedCart:
+    """Price `items` for `user` with `coupon` (a claim id, pricing.BEST, or None for
+    none) under the shipping `rules`. Two queries (gift rules, sale prices), three
+    more with a coupon (the shopper's coupons and what they cover). Raises
+    pricing.CouponError for a coupon id that cannot be used."""
+    quantities = {item.variant.pk: item.quantity for item in items}
+    variants = {item.variant.pk: item.variant for item in items}
+    quote = pricing.quote(user, quantities, variants, coupon=coupon)
+    goods = {line.variant_id: line for line in quote.goods_lines}
+    lines = [PricedItem(item, goods[item.variant.pk]) for item in items]
+    shipping = shipping_fee_for(quote.subtotal, rules) if items else ZERO
+    return PricedCart(lines=lines, quote=quote, shipping=shipping)

@@ -66,7 +66,8 @@ NEW_ADDRESS = "new"
 
 
 class CheckoutForm(forms.Form):
-    """Where to ship (a saved address of the user's, or a new one) and a note.
+    """Where to ship (a saved address of the user's, or a new one), a note, and the
+    coupon chosen on the page (marketing.pricing).
 
     The new address's own fields are an ``AddressForm`` (prefix "new"), checked
     only when "new" is chosen; ``address_form`` is that form.
@@ -82,6 +83,9 @@ class CheckoutForm(forms.Form):
     )
     note = forms.CharField(label=_("Note to the seller"), max_length=200, required=False)
     checkout_token = forms.UUIDField(widget=forms.HiddenInput)
+    # The coupon of the totals shown: one of the shopper's claim ids, or "" for none.
+    # place_order prices it again and refuses one that is not theirs or not usable.
+    coupon = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, addresses, **kwargs):
         super().__init__(*args, **kwargs)
@@ -96,6 +100,12 @@ class CheckoutForm(forms.Form):
         self.address_form = AddressForm(
             self.data if self.is_bound else None, prefix=NEW_ADDRESS, use_required_attribute=False
         )
+
+    def clean_coupon(self) -> str:
+        coupon = self.cleaned_data["coupon"].strip()
+        if coupon and not (coupon.isdigit() and len(coupon) <= 18):
+            raise forms.ValidationError(_("Choose one of your coupons, or none."))
+        return coupon
 
     @property
     def wants_new_address(self) -> bool:

@@ -11,7 +11,8 @@ the order's row lock and in one transaction:
 3. puts the goods back in stock (unless told not to),
 4. adds to `refunded_total` and moves the order to REFUNDED or PARTIALLY_REFUNDED,
 5. accrues the order's commissions if the accrual task has not run yet, so that
-6. the reversal, in proportion to the goods refunded, has something to take back.
+6. the reversal, in proportion to the goods refunded, has something to take back;
+7. a refund of everything also reverses the order's recruitment reward (拉新奖励).
 """
 
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 from catalog import inventory
 from commissions import services as commission_services
 from core.money import ZERO, format_cny, to_cents
+from marketing import rewards
 from payments import services as payment_services
 
 from .models import AfterSaleLine, AfterSaleRequest, Order
@@ -186,4 +188,6 @@ def refund_order(
         reason="refund",
         refunded=None if everything else left.goods_refunded_after(quantities),
     )
+    if everything:
+        rewards.reverse(order, reason="refund")
     return order

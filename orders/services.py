@@ -25,7 +25,7 @@ from core.errors import ServiceError
 from distributors.binding import resolve_attribution
 from distributors.grades import schedule_grade_evaluation
 from distributors.selectors import referral_chain_ids
-from marketing import coupons, pricing
+from marketing import coupons, pricing, rewards
 
 from . import notifications, selectors
 from .models import (
@@ -296,7 +296,8 @@ def transition(order: Order, to_status: str, *, actor=None, note: str = "") -> N
 
 @transaction.atomic
 def mark_paid(order: Order, *, note: str = "") -> Order:
-    """Record that the money for `order` arrived; schedules commission accrual.
+    """Record that the money for `order` arrived; schedules commission accrual and
+    grants a new customer's recruitment reward (拉新奖励) in this transaction.
 
     Called by the payments app once per verified payment; a second call for an
     order already paid raises InvalidTransition and changes nothing.
@@ -311,6 +312,7 @@ def mark_paid(order: Order, *, note: str = "") -> Order:
         order.commission_plan = commission_services.active_plan()
         order.save(update_fields=["commission_plan"])
     commission_services.schedule_accrual(order)
+    rewards.grant(order)
     notifications.schedule(order, notifications.PAID)
     return order
 

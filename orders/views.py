@@ -9,10 +9,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as selectors_accounts
-from core.money import ZERO
+from core.errors import ServiceError
 from distributors.middleware import referral_code
+from marketing import pricing
+from marketing import selectors as marketing_selectors
 
-from . import aftersale, selectors, services
+from . import aftersale, cart, selectors, services
 from .aftersale_forms import AfterSaleForm
 from .cart import Cart
 from .forms import CartLineForm, CheckoutForm
@@ -24,20 +26,14 @@ TOKEN_FIELD = "checkout_token"  # noqa: S105 - a form field
 
 
 def cart_detail(request):
+    """The cart at its sale prices, with the gifts it reaches (coupons: at checkout)."""
     items = Cart(request.session).items()
-    subtotal = Cart.subtotal(items)
     rules = ShippingSettings.get_solo()
-    shipping = services.shipping_fee_for(subtotal, rules) if items else ZERO
+    priced = cart.price(request.user, items, rules=rules) if items else None
     return render(
         request,
         "orders/cart.html",
-        {
-            "items": items,
-            "subtotal": subtotal,
-            "shipping": shipping,
-            "total": subtotal + shipping,
-            "free_shipping_above": rules.free_above,
-        },
+        {"items": items, "priced": priced, "free_shipping_above": rules.free_above},
     )
 
 
@@ -104,9 +100,16 @@ def _token_is_current(request, token, rules: ShippingSettings) -> bool:
     )
 
 
+COUPON_PARAM = "coupon"  # ?coupon=<claim id>, or empty for none; absent: the best one
+
+
 @login_required
 def checkout(request):
-    """Choose an address (or add one), see the totals, place the order once."""
+    """Choose an address (or add one) and a coupon, see the totals, place the order once.
+
+    The coupon picker is a GET form: choosing another coupon reloads the page
+    priced with it (?coupon=), and the order form carries that choice.
+    """
     if request.method == "POST":
         # A token that already made an order: this is a resubmission (back button,
         # double click), whatever the cart holds now. Show that order.
@@ -114,15 +117,15 @@ def checkout(request):
         if placed is not None:
             messages.info(request, _("This order was already placed. Here it is."))
             return redirect(placed)
-    cart = Cart(request.session)
-    items = cart.items()
+    shopping_cart = Cart(request.session)
+    items = shopping_cart.items()
     if not items:
         messages.info(request, _("Your cart is empty."))
         return redirect("orders:cart")
-    subtotal = Cart.subtotal(items)
     rules = ShippingSettings.get_solo()
     addresses = list(selectors_accounts.addresses_of(request.user))
     form = CheckoutForm(request.POST or None, addresses=addresses)
+    coupon = request.GET.get(COUPON_PARAM, pricing.BEST)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if not _token_is_current(request, str(data["checkout_token"]), rules):
@@ -145,20 +148,40 @@ def checkout(request):
                 referral_code=referral_code(request),
                 checkout_token=data["checkout_token"],
                 shipping_rules=rules,
+                # "" (none chosen) as None: pricing then reads no coupons at all
+                coupon=data["coupon"] or None,
             )
         except services.OrderError as exc:
             messages.error(request, str(exc))
             return redirect("orders:cart")
-        cart.clear()
-        request.session.pop(CHECKOUT_TOKEN_KEY, None)
-        request.session.pop(CHECKOUT_ISSUED_KEY, None)
-        return redirect(order)
+        except ServiceError as exc:  # the coupon (pricing.CouponError), the referral
+            _refuse_someone_elses_coupon(request.user, data["coupon"])
+            messages.error(request, str(exc))
+            coupon = pricing.BEST  # the page again, with what can be used now
+        else:
+            shopping_cart.clear()
+            request.session.pop(CHECKOUT_TOKEN_KEY, None)
+            request.session.pop(CHECKOUT_ISSUED_KEY, None)
+            missed = getattr(order, "missed_gifts", [])
+            if missed:
+                messages.warning(
+                    request,
+                    _("Sorry, these gifts have all been given away: %(gifts)s.")
+                    % {"gifts": ", ".join(rule.display_name for rule in missed)},
+                )
+            return redirect(order)
     if not form.is_bound:
         token = request.session.get(CHECKOUT_TOKEN_KEY)
         if not token or not _token_is_current(request, token, rules):
             token = _issue_checkout_token(request)
         form.initial["checkout_token"] = token
-    shipping = services.shipping_fee_for(subtotal, rules)
+    try:
+        priced = cart.price(request.user, items, rules=rules, coupon=coupon)
+    except pricing.CouponError as exc:  # a coupon in the URL that cannot be used
+        _refuse_someone_elses_coupon(request.user, coupon)
+        messages.error(request, str(exc))
+        priced = cart.price(request.user, items, rules=rules, coupon=pricing.BEST)
+    chosen = priced.quote.chosen
     return render(
         request,
         "orders/checkout.html",
@@ -167,13 +190,19 @@ def checkout(request):
             "address_form": form.address_form,
             "addresses": addresses,
             "items": items,
+            "priced": priced,
+            "chosen_coupon": str(chosen.claim.pk) if chosen else "",
             "rules": rules,
-            "subtotal": subtotal,
-            "shipping": shipping,
-            "total": subtotal + shipping,
+            "shipping": priced.shipping,
             "payment_timeout_minutes": rules.unpaid_timeout_minutes,
         },
     )
+
+
+def _refuse_someone_elses_coupon(user, coupon) -> None:
+    """404 for a coupon id that is another shopper's claim: not theirs to try."""
+    if marketing_selectors.is_someone_elses_claim(user, coupon):
+        raise Http404
 
 
 @login_required

@@ -12,7 +12,13 @@ PAGE_TABS = {
     ("orders", "cart"): "cart",
     ("orders", "checkout"): "cart",
 }
-SECTION_TABS = {"orders": "me", "accounts": "me", "distributors": "me", "commissions": "me"}
+SECTION_TABS = {
+    "orders": "me",
+    "accounts": "me",
+    "distributors": "me",
+    "commissions": "me",
+    "marketing": "me",  # my coupons, the coupon centre, a distributor's boards and posters
+}
 
 
 @register.simple_tag(takes_context=True)

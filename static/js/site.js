@@ -49,7 +49,8 @@
   });
 
   // Variant picker: the chosen chip's data-* set the price, compare-at price,
-  // stock status and quantity limit (the radio itself is what the form posts).
+  // stock status and quantity limit, and its sale note shows (the radio itself is
+  // what the form posts).
   document.querySelectorAll("[data-variant-picker]").forEach(function (form) {
     var show = function (name) { return form.querySelector('[data-show="' + name + '"]'); };
     var quantity = form.querySelector('input[name="quantity"]');
@@ -60,6 +61,11 @@
       show("compare-at").textContent = compareAt;
       show("compare-at").hidden = !compareAt;
       show("stock").innerHTML = chip.getAttribute("data-stock-label");
+      // the chosen variant's time-limited discount, if it has one ([data-sale-for])
+      var picked = chip.querySelector('input[name="variant"]').value;
+      form.querySelectorAll("[data-sale-for]").forEach(function (note) {
+        note.hidden = note.getAttribute("data-sale-for") !== picked;
+      });
       quantity.max = Math.max(1, Math.min(stock, 99));
       if (parseInt(quantity.value, 10) > stock) { quantity.value = Math.max(1, stock); }
       quantity.disabled = stock === 0;

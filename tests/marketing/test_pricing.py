@@ -30,20 +30,6 @@ def test_a_share_never_exceeds_its_line():
     assert pricing.allocate(D("2.99"), [D("1.00")] * 3) == [D("1.00"), D("1.00"), D("0.99")]
 
 
-@pytest.fixture
-def coupon(db):
-    now = timezone.now()
-    return Coupon.objects.create(
-        name="满100减20",
-        kind=Coupon.Kind.AMOUNT_OFF,
-        amount=D("20.00"),
-        threshold=D("100.00"),
-        valid_from=now - timedelta(days=1),
-        valid_until=now + timedelta(days=7),
-        total_quantity=100,
-    )
-
-
 def test_an_order_keeps_list_price_shares_and_paid_amount_of_each_line(
     shopper, make_variant, address, coupon
 ):

@@ -11,10 +11,15 @@ from orders.models import Order, ShippingSettings
 from tests.accounts.helpers import saved_address
 
 # session, cart variants (one query), shipping settings, the user (header)
-CART_PAGE = 4
+# + the sale prices (marketing.pricing.quote, without a coupon): the gift rules in
+# force and the time-limited prices of the cart's variants
+CART_PAGE = 4 + 2
 # session, user, cart variants, shipping settings, the address book,
 # + saving the new checkout token in the session (savepoint, update, release)
-CHECKOUT_PAGE = 5 + 3
+# + the quote: gift rules in force, the shopper's coupons (none here; with some,
+# two more for what they cover, tests/marketing/test_checkout_coupons.py), the
+# time-limited prices
+CHECKOUT_PAGE = 5 + 3 + 3
 # The view: session, user, token reuse check, cart variants, shipping settings,
 # address book (6) and its transaction (2: savepoint, release). place_order: its
 # transaction (2), reuse check, gift rules in force (1), variants locked with

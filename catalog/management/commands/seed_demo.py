@@ -21,6 +21,9 @@ from catalog.models import Category, Product, ProductImage, ProductSpec, Variant
 from core.locks import lock_tree
 from distributors.models import Distributor
 from distributors.network import join_network
+from marketing.demo import seed_coupons
+from marketing.demo_contests import seed_contests
+from marketing.demo_discounts import seed_discounts
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - demo accounts only
 
@@ -253,6 +256,9 @@ class Command(BaseCommand):
             ("pictures and specs", self.seed_pictures_and_specs),
             ("users", self.seed_users),
             ("distributors", self.seed_network),
+            ("discounts and gifts", seed_discounts),
+            ("coupons", seed_coupons),
+            ("leaderboards and contests", seed_contests),
         ]
         for number, (name, step) in enumerate(steps, start=1):
             created = step()

@@ -1,5 +1,8 @@
 """manage.py verify_ledger: recompute every balance two ways and list what disagrees.
 
+Covers every source of money in the ledger: commissions, bonuses (recruitment
+rewards and contest prizes) and withdrawals (commissions.verification).
+
 Exit status 0 and one line when the ledger is consistent; otherwise a table of
 the differences and exit status 1, for cron and monitoring. The output is
 plain English on purpose: operators grep it, and alerts match its words.
@@ -15,7 +18,10 @@ HEADER = Problem("subject", "check", "found", "expected")
 
 
 class Command(BaseCommand):
-    help = "Check that the commission ledger agrees with itself and with its source records."
+    help = (
+        "Check that the commission ledger agrees with itself and with its source records "
+        "(commissions, bonuses, withdrawals)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
