@@ -17,6 +17,7 @@ from .. import coupons
 from ..forms import CouponForm, IssueCouponForm
 from ..models import Coupon, CouponClaim
 from ..templatetags.coupon_tags import condition, face_value, validity_text
+from . import report
 
 
 def issued_message(coupon: Coupon, issued: coupons.Issued) -> str:
@@ -69,6 +70,11 @@ class CouponAdmin(ObjectViewsMixin, admin.ModelAdmin):
     search_fields = ("name", "name_en")
     autocomplete_fields = ("categories", "products")
     readonly_fields = ("claimed_count",)
+
+    def get_urls(self):
+        # The campaign report (marketing/admin/report.py) before the <pk> routes.
+        return report.urls(self) + super().get_urls()
+
     fieldsets = (
         (None, {"fields": ("name", "name_en")}),
         (
