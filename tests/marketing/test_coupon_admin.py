@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from marketing import coupons
-from marketing.admin.coupons import ClaimResource
+from marketing.admin.coupons import ClaimResource, CouponResource
 from marketing.models import Coupon, CouponClaim
 from orders import services
 
@@ -207,3 +207,20 @@ def test_claims_are_listed_read_only_and_exported_as_csv(admin_client, coupon, s
     assert export.status_code == 200
     body = export.content.decode("utf-8-sig")
     assert "shopper" in body and "满100减20" in body
+
+
+def test_coupons_are_exported_as_csv_with_what_was_handed_out_and_used(
+    admin_client, coupon, shopper
+):
+    coupons.claim(shopper, coupon)
+    every_field = {f"couponresource_{name}": "on" for name in CouponResource._meta.fields}
+
+    export = admin_client.post(
+        reverse("admin:marketing_coupon_export"), {"format": "0", "resource": "0", **every_field}
+    )
+    listing = admin_client.get(reverse("admin:marketing_coupon_changelist")).text
+
+    assert export.status_code == 200
+    row = export.content.decode("utf-8-sig").splitlines()[1]
+    assert row.startswith("满100减20,¥20,") and ",1,5,0," in row
+    assert reverse("admin:marketing_campaign_report") in listing  # the report link stays
