@@ -9,26 +9,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
+from core.models import BilingualNameMixin
+
 from .images import SIZES, make_thumbnails, thumbnail_name
-
-
-class BilingualNameMixin(models.Model):
-    """Catalog content is written in Chinese, with an optional English name."""
-
-    name = models.CharField(_("name (Chinese)"), max_length=200)
-    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
-
-    class Meta:
-        abstract = True
-
-    def __str__(self):
-        return self.name
-
-    @property
-    def display_name(self) -> str:
-        if self.name_en and (get_language() or "").startswith("en"):
-            return self.name_en
-        return self.name
 
 
 class Category(MPTTModel, BilingualNameMixin):
@@ -91,7 +74,7 @@ class InventoryOwnedFieldsMixin(models.Model):
         super().save(*args, **kwargs)
 
 
-class Product(InventoryOwnedFieldsMixin, BilingualNameMixin):
+class Product(InventoryOwnedFieldsMixin, BilingualNameMixin):  # noqa: DJ008 (the mixin's __str__)
     """A product (商品); what is bought is one of its variants."""
 
     INVENTORY_OWNED = ("sold_count",)

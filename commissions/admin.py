@@ -4,7 +4,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,6 +18,8 @@ from core.admin import (
     ReadOnlyInline,
     SingletonAdmin,
     cny_column,
+    csv_download,
+    excel_safe,
     object_form_page,
     run_for_each,
 )
@@ -324,10 +325,7 @@ class BonusAdmin(ReadOnlyAdmin):
         rows = queryset.select_related("distributor__user", "customer", "order").order_by(
             "created_at", "pk"
         )
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="bonuses-{stamp}.csv"'
-        response.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8 (Chinese names)
+        response = csv_download("bonuses")
         writer = csv.writer(response)
         writer.writerow(
             [
@@ -416,22 +414,6 @@ class RejectForm(forms.Form):
     def review(withdrawal, data, *, reviewer) -> None:
         """Reject `withdrawal` with the reason in `data`; its hold returns to available."""
         withdrawals.reject_withdrawal(withdrawal, reviewer=reviewer, reason=data["reason"])
-
-
-def excel_safe(value) -> str:
-    """A cell Excel shows as the text it is.
-
-    Distributors type their account name and number: a leading = + - @ would
-    make Excel run it as a formula (CSV injection), so it gets a quote; a long
-    digit string (a bank card) would turn into 6.22E+18 and lose its last
-    digits, so it gets a leading tab, which Excel keeps as text.
-    """
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    if text.isdigit() and len(text) > 11:
-        return "\t" + text
-    return text
 
 
 @admin.register(Withdrawal)
@@ -661,10 +643,7 @@ class WithdrawalAdmin(NoSaveButtonsMixin, ObjectViewsMixin, admin.ModelAdmin):
                 request, _("None of the selected withdrawals is paid."), messages.WARNING
             )
             return None
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="withdrawals-paid-{stamp}.csv"'
-        response.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8 (Chinese names)
+        response = csv_download("withdrawals-paid")
         writer = csv.writer(response)
         writer.writerow(
             [

@@ -29,15 +29,16 @@ def pay_prize(distributor_id: int, amount: Decimal, *, note: str = "") -> Bonus:
     amount = to_cents(amount)
     if amount <= ZERO:
         raise ValueError("a prize is a positive amount")
+    now = timezone.now()
     bonus = Bonus.objects.create(
         distributor_id=distributor_id,
         kind=Bonus.Kind.CONTEST_PRIZE,
         amount=amount,
         status=Bonus.Status.AVAILABLE,
         note=note[:255],
+        created_at=now,
+        released_at=now,
     )
-    bonus.released_at = bonus.created_at
-    bonus.save(update_fields=["released_at"])
     LedgerEntry.objects.create(
         distributor_id=distributor_id,
         bonus=bonus,

@@ -561,10 +561,8 @@ class Bonus(models.Model):
         RECRUITMENT = "recruitment", _("Recruitment reward")
         CONTEST_PRIZE = "contest_prize", _("Contest prize")
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        AVAILABLE = "available", _("Available")
-        REVERSED = "reversed", _("Reversed")
+    # A bonus moves through the ledger as a commission does.
+    Status = Commission.Status
 
     distributor = models.ForeignKey(
         "distributors.Distributor",

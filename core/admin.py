@@ -2,10 +2,11 @@ from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from core.errors import ServiceError
@@ -185,3 +186,32 @@ def cny_column(model, field: str, description=None):
 
     column.__name__ = f"{field}_cny"
     return column
+
+
+CSV_BOM = "\ufeff"  # Excel then reads a CSV file as UTF-8 (Chinese names)
+
+
+def csv_download(name: str) -> HttpResponse:
+    """An empty CSV download named `name`-<local time>.csv, its BOM written: hand it to
+    csv.writer. (A streamed export yields CSV_BOM first instead.)"""
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
+    response.write(CSV_BOM)
+    return response
+
+
+def excel_safe(value) -> str:
+    """A cell Excel shows as the text it is.
+
+    Distributors type their account name and number: a leading = + - @ would
+    make Excel run it as a formula (CSV injection), so it gets a quote; a long
+    digit string (a bank card) would turn into 6.22E+18 and lose its last
+    digits, so it gets a leading tab, which Excel keeps as text.
+    """
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    if text.isdigit() and len(text) > 11:
+        return "\t" + text
+    return text

@@ -1,5 +1,26 @@
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+
+class BilingualNameMixin(models.Model):
+    """A name people read, written in Chinese, with an optional English one (catalog
+    content, promotions): `display_name` is the one for the reader's language."""
+
+    name = models.CharField(_("name (Chinese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
+        return self.name
 
 
 class SingletonModel(models.Model):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import ServiceError
 from core.money import ZERO, format_cny
+from orders import selectors as order_selectors
 
 from .models import Coupon, CouponClaim
 
@@ -56,13 +57,6 @@ class BadCondition(ClaimError):
         super().__init__(message)
 
 
-def is_new_customer(user) -> bool:
-    """Whether `user` has never paid for an order (新客)."""
-    from orders.models import Order  # orders prices its orders through marketing
-
-    return not Order.objects.filter(user=user, paid_at__isnull=False).exists()
-
-
 def _refuse_if_closed(coupon: Coupon, now) -> None:
     if not coupon.is_active:
         raise ClaimError(_("This coupon is no longer offered."))
@@ -85,7 +79,9 @@ def claim(user, coupon: Coupon, *, now=None) -> CouponClaim:
     if not coupon.is_public:
         raise ClaimError(_("This coupon is not offered in the coupon centre."))
     _refuse_if_closed(coupon, now)
-    if coupon.audience == Coupon.Audience.NEW_CUSTOMERS and not is_new_customer(user):
+    if coupon.audience == Coupon.Audience.NEW_CUSTOMERS and not order_selectors.is_new_customer(
+        user
+    ):
         raise NotForYou(_("This coupon is for new customers only."))
     if coupon.claims.filter(user=user).count() >= coupon.per_person_limit:
         raise LimitReached(
@@ -228,7 +224,6 @@ def matching_customers(*, spent_at_least=None, ordered_within_days=None, bound_t
 
 def _issue(coupon: Coupon, users: list, *, actor, now) -> Issued:
     """Issue a locked, open coupon to `users` (distinct), skipping who may not have one."""
-    from orders.models import Order
 
     ids = [user.pk for user in users]
     held = dict(
@@ -242,11 +237,7 @@ def _issue(coupon: Coupon, users: list, *, actor, now) -> Issued:
     at_limit = len(users) - len(eligible)
     not_new = 0
     if coupon.audience == Coupon.Audience.NEW_CUSTOMERS and eligible:
-        paid = set(
-            Order.objects.filter(user__in=[user.pk for user in eligible], paid_at__isnull=False)
-            .values_list("user", flat=True)
-            .distinct()
-        )
+        paid = order_selectors.customers_who_paid(user.pk for user in eligible)
         not_new = len(paid)
         eligible = [user for user in eligible if user.pk not in paid]
     if coupon.remaining is not None and coupon.remaining < len(eligible):

@@ -15,34 +15,33 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from core.models import SingletonModel
+from core.models import BilingualNameMixin, SingletonModel
 
 PERCENT_LIMITS = [MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("99.99"))]
 
 
-class BilingualName(models.Model):
-    """A name shoppers or distributors read: Chinese, with an optional English one."""
+class Period(models.Model):
+    """A stretch of time from `starts_at` to `ends_at` (a discount, a gift offer, a
+    contest); each model backs it with its own constraint and says `ends_before_start`."""
 
-    name = models.CharField(_("name (Chinese)"), max_length=100)
-    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
+    ends_before_start: str  # the message, in each model
+
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
 
     class Meta:
         abstract = True
 
-    def __str__(self):
-        return self.name
-
-    @property
-    def display_name(self) -> str:
-        if self.name_en and (get_language() or "").startswith("en"):
-            return self.name_en
-        return self.name
+    def clean(self):
+        super().clean()
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": self.ends_before_start})
 
 
-class Coupon(BilingualName):
+class Coupon(BilingualNameMixin):
     """A coupon template (优惠券) made by the merchant; shoppers hold claims of it.
 
     满减: `amount` off goods of at least `threshold`; 折扣: `percent_off` of the
@@ -285,15 +284,14 @@ class CouponClaim(models.Model):
         return self.State.USABLE
 
 
-class TimedDiscount(BilingualName):
+class TimedDiscount(BilingualNameMixin, Period):  # noqa: DJ008 (the mixin's __str__)
     """A time-limited discount (限时折扣): a price per variant from `starts_at` to `ends_at`.
 
     The variant's own price is then its list price, shown struck through. Where
     campaigns overlap on a variant, the lowest price applies.
     """
 
-    starts_at = models.DateTimeField(_("starts"))
-    ends_at = models.DateTimeField(_("ends"))
+    ends_before_start = _("The discount must end after it starts.")
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -308,10 +306,6 @@ class TimedDiscount(BilingualName):
                 violation_error_message=_("The discount must end after it starts."),
             ),
         ]
-
-    def clean(self):
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValidationError({"ends_at": _("The discount must end after it starts.")})
 
 
 class TimedDiscountItem(models.Model):
@@ -351,7 +345,7 @@ class TimedDiscountItem(models.Model):
             )
 
 
-class GiftRule(BilingualName):
+class GiftRule(BilingualNameMixin, Period):  # noqa: DJ008 (the mixin's __str__)
     """A gift (满赠): an order whose goods reach `threshold` gets `quantity` of
     `gift` at 0.00, taken from stock like any line; no stock, no gift."""
 
@@ -368,8 +362,8 @@ class GiftRule(BilingualName):
     quantity = models.PositiveSmallIntegerField(
         _("quantity"), default=1, validators=[MinValueValidator(1)]
     )
-    starts_at = models.DateTimeField(_("starts"))
-    ends_at = models.DateTimeField(_("ends"), null=True, blank=True)
+    ends_before_start = _("The gift offer must end after it starts.")
+    ends_at = models.DateTimeField(_("ends"), null=True, blank=True)  # empty: no end
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -387,10 +381,6 @@ class GiftRule(BilingualName):
                 name="gift_rule_ends_after_start",
             ),
         ]
-
-    def clean(self):
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValidationError({"ends_at": _("The gift offer must end after it starts.")})
 
 
 class RecruitmentRewardSettings(SingletonModel):
@@ -452,14 +442,13 @@ class Metric(models.TextChoices):
     RECRUITS = "recruits", _("New recruits")
 
 
-class Contest(BilingualName):
+class Contest(BilingualNameMixin, Period):  # noqa: DJ008 (the mixin's __str__)
     """A sales contest (销售竞赛): distributors of `grades` (all when none) ranked by
     `metric` over the period; settled once after it ends."""
 
     description = models.TextField(_("description"), blank=True)
     metric = models.CharField(_("ranked by"), max_length=10, choices=Metric.choices)
-    starts_at = models.DateTimeField(_("starts"))
-    ends_at = models.DateTimeField(_("ends"))
+    ends_before_start = _("The contest must end after it starts.")
     grades = models.ManyToManyField(
         "distributors.Grade",
         verbose_name=_("eligible grades"),
@@ -482,10 +471,6 @@ class Contest(BilingualName):
                 violation_error_message=_("The contest must end after it starts."),
             ),
         ]
-
-    def clean(self):
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValidationError({"ends_at": _("The contest must end after it starts.")})
 
 
 class ContestPrize(models.Model):

@@ -27,6 +27,7 @@ from django.utils import timezone
 from commissions import bonuses
 from commissions.models import Bonus
 from distributors.models import Distributor
+from orders import selectors as order_selectors
 from orders.models import Order
 
 from .models import RecruitmentRewardSettings
@@ -44,11 +45,9 @@ def _day_bounds(now: datetime) -> tuple[datetime, datetime]:
 def _is_new_customer(order: Order) -> bool:
     """Whether `order` is its shopper's first paid order ever, and nobody was rewarded for
     them yet. Paid then refunded orders count as paid: a refund does not make anyone new."""
-    earlier = Order.objects.filter(user_id=order.user_id, paid_at__isnull=False).exclude(
-        pk=order.pk
-    )
     rewarded = Bonus.objects.filter(kind=Bonus.Kind.RECRUITMENT, customer_id=order.user_id)
-    return not earlier.exists() and not rewarded.exists()
+    paid_before = order_selectors.customers_who_paid([order.user_id], excluding_order=order)
+    return not paid_before and not rewarded.exists()
 
 
 @transaction.atomic

@@ -4,6 +4,8 @@ from django.db.models import Count, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from orders import selectors as order_selectors
+
 from .models import Coupon, CouponClaim
 
 
@@ -38,6 +40,15 @@ def coupon_centre(user, *, now=None) -> list[Coupon]:
     coupons = claimable_coupons(user, now=now)
     prefetch_related_objects(coupons, "categories", "products")
     return coupons
+
+
+def may_claim_new_customer_coupons(user, coupons: list[Coupon]) -> bool:
+    """Whether the new-customer coupons among `coupons` are for `user`: a visitor may
+    sign up and claim them, a shopper only before their first paid order. One query,
+    only if there is such a coupon."""
+    if not any(c.audience == Coupon.Audience.NEW_CUSTOMERS for c in coupons):
+        return False
+    return not user.is_authenticated or order_selectors.is_new_customer(user)
 
 
 # 我的优惠券: tab -> (label, condition at `now`)

@@ -59,6 +59,21 @@ ORDER_TABS = {
 }
 
 
+def customers_who_paid(user_ids, *, excluding_order=None) -> set[int]:
+    """Which of `user_ids` ever paid for an order (other than `excluding_order`): the
+    shoppers who are not new customers (新客). Paid then refunded counts as paid: a
+    refund makes nobody new. One query."""
+    paid = Order.objects.filter(user__in=list(user_ids), paid_at__isnull=False)
+    if excluding_order is not None:
+        paid = paid.exclude(pk=excluding_order.pk)
+    return set(paid.values_list("user", flat=True).distinct())
+
+
+def is_new_customer(user, *, excluding_order=None) -> bool:
+    """Whether `user` never paid for an order (other than `excluding_order`). One query."""
+    return not customers_who_paid([user.pk], excluding_order=excluding_order)
+
+
 def order_tab(value) -> str:
     """The tab asked for; anything unknown is "all"."""
     return value if value in ORDER_TABS else "all"

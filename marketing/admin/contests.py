@@ -6,7 +6,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -15,8 +14,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from commissions.admin import excel_safe
-from core.admin import ObjectViewsMixin, ReadOnlyInline, SingletonAdmin
+from core.admin import (
+    ObjectViewsMixin,
+    ReadOnlyInline,
+    SingletonAdmin,
+    csv_download,
+    excel_safe,
+)
 from core.money import format_cny
 
 from .. import contests
@@ -217,7 +221,7 @@ class ContestAdmin(ObjectViewsMixin, admin.ModelAdmin):
         """Everyone with a figure, ranked, with what they were awarded."""
         contest = self._contest(request, pk)
         won = _awards_by_distributor(contest)
-        response = _csv_response(f"contest-{contest.pk}-standings")
+        response = csv_download(f"contest-{contest.pk}-standings")
         writer = csv.writer(response)
         writer.writerow(
             [
@@ -258,7 +262,7 @@ class ContestAdmin(ObjectViewsMixin, admin.ModelAdmin):
                 messages.WARNING,
             )
             return None
-        response = _csv_response("contest-awards")
+        response = csv_download("contest-awards")
         writer = csv.writer(response)
         writer.writerow(
             [
@@ -299,14 +303,6 @@ def _awards_by_distributor(contest: Contest) -> dict[int, list[str]]:
     for award in contest.awards.select_related("prize"):
         won.setdefault(award.distributor_id, []).append(prize_label(award.prize))
     return won
-
-
-def _csv_response(name: str) -> HttpResponse:
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
-    response.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8 (Chinese names)
-    return response
 
 
 @admin.register(LeaderboardSettings)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from commissions.admin import excel_safe
+from core.admin import CSV_BOM, excel_safe
 
 from .. import reports
 from ..models import Coupon
@@ -137,7 +137,7 @@ def campaign_report_csv(request):
     writer = csv.writer(_Echo())
 
     def lines():
-        yield "\ufeff"  # the BOM: Excel then reads the file as UTF-8 (Chinese names)
+        yield CSV_BOM
         for row in csv_rows(period):
             yield writer.writerow(row)
 

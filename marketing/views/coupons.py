@@ -16,11 +16,7 @@ from ..models import Coupon
 def coupon_centre(request):
     """The coupon centre (领券中心): every coupon on offer, to claim."""
     offered = selectors.coupon_centre(request.user)
-    # whether "new customers only" coupons are for this shopper (one query, if any)
-    new_only = any(c.audience == Coupon.Audience.NEW_CUSTOMERS for c in offered)
-    may_claim_new = new_only and (
-        not request.user.is_authenticated or coupons.is_new_customer(request.user)
-    )
+    may_claim_new = selectors.may_claim_new_customer_coupons(request.user, offered)
     return render(
         request,
         "marketing/coupon_centre.html",
