@@ -30,7 +30,8 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin as the shop's back office, the dashboard its home (reports.admin_site).
+    "reports.apps.MallAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -47,6 +48,8 @@ INSTALLED_APPS = [
     "distributors",
     "commissions",
     "marketing",
+    "crm",
+    "reports",
 ]
 
 MIDDLEWARE = [

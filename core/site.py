@@ -1,6 +1,7 @@
 """The site's public address, for links and callbacks that leave the request."""
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 
 def public_url(path: str, *, base: str = "", request=None) -> str:
@@ -14,3 +15,9 @@ def public_url(path: str, *, base: str = "", request=None) -> str:
     if settings.DEBUG and request is not None and not base:
         return request.build_absolute_uri(path)
     return (base or settings.SITE_URL).rstrip("/") + path
+
+
+def shop_name() -> str:
+    """The shop's name in the reader's language (storefront, admin header, posters)."""
+    # Translators: the shop's name; in Chinese 醉香商城
+    return _("Zuixiang Mall")

@@ -63,6 +63,25 @@ class Grade(models.Model):
         default=0,
         help_text=_("Distributors they recruited themselves; 0 asks for nothing."),
     )
+    # Keeping the grade (保级): what a distributor at this grade must do within each
+    # evaluation period (EvaluationSettings) to keep it; 0 asks for nothing.
+    keep_personal_sales = models.DecimalField(
+        _("to keep: personal sales in the period"),
+        help_text=_("Goods of their own orders paid in the evaluation period; 0 asks for nothing."),
+        **sales_threshold_kwargs,
+    )
+    keep_team_sales = models.DecimalField(
+        _("to keep: team sales in the period"),
+        help_text=_(
+            "Goods of their team's orders paid in the evaluation period; 0 asks for nothing."
+        ),
+        **sales_threshold_kwargs,
+    )
+    keep_direct_recruits = models.PositiveIntegerField(
+        _("to keep: new direct recruits in the period"),
+        default=0,
+        help_text=_("Distributors they recruited in the evaluation period; 0 asks for nothing."),
+    )
 
     class Meta:
         verbose_name = _("grade")
@@ -72,6 +91,10 @@ class Grade(models.Model):
             models.CheckConstraint(
                 condition=models.Q(min_personal_sales__gte=0, min_team_sales__gte=0),
                 name="grade_thresholds_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(keep_personal_sales__gte=0, keep_team_sales__gte=0),
+                name="grade_keep_thresholds_gte_0",
             ),
         ]
 
@@ -84,6 +107,10 @@ class Grade(models.Model):
         if self.name_en and (get_language() or "").startswith("en"):
             return self.name_en
         return self.name
+
+    @property
+    def has_keep_conditions(self) -> bool:
+        return bool(self.keep_personal_sales or self.keep_team_sales or self.keep_direct_recruits)
 
 
 def starting_grade_id() -> int | None:
@@ -226,6 +253,7 @@ class GradeChange(ChangeRecord):
         ORDER_COMPLETED = "order_completed", _("An order was completed")
         REVIEW = "review", _("Scheduled review")
         STAFF = "staff", _("Set by staff")
+        EVALUATION = "evaluation", _("Periodic evaluation: keeping conditions not met")
 
     distributor = models.ForeignKey(
         Distributor,
@@ -495,3 +523,136 @@ class DistributorMove(models.Model):
 
     def __str__(self):
         return f"{self.distributor_id}: {self.from_parent_id} → {self.to_parent_id}"
+
+
+class EvaluationSettings(SingletonModel):
+    """How often distributors are evaluated against their grade (考核设置)."""
+
+    class Period(models.TextChoices):
+        MONTHLY = "monthly", _("Monthly")
+        QUARTERLY = "quarterly", _("Quarterly")
+
+    period = models.CharField(
+        _("evaluation period"), max_length=10, choices=Period.choices, default=Period.MONTHLY
+    )
+    is_enabled = models.BooleanField(
+        _("evaluate automatically"),
+        default=True,
+        help_text=_("On: each period is evaluated on the first day after it ends."),
+    )
+
+    class Meta:
+        verbose_name = _("evaluation settings")
+        verbose_name_plural = _("evaluation settings")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="evaluation_settings_singleton"),
+        ]
+
+    def __str__(self):
+        return str(_("Evaluation settings"))
+
+
+class Evaluation(models.Model):
+    """One evaluation (考核) of every distributor over one period."""
+
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to"))
+    created_at = models.DateTimeField(_("evaluated"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the scheduled task ran it."),
+    )
+
+    class Meta:
+        verbose_name = _("evaluation")
+        verbose_name_plural = _("evaluations")
+        ordering = ["-period_start", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period_start", "period_end"], name="one_evaluation_per_period"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_end__gte=models.F("period_start")),
+                name="evaluation_period_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.period_start} – {self.period_end}"
+
+
+class EvaluationResult(models.Model):
+    """One distributor's figures in an evaluation, against their grade, and what follows."""
+
+    class Outcome(models.TextChoices):
+        KEEPS = "keeps", _("Keeps the grade")
+        RISES = "rises", _("Rises")
+        FALLS_SHORT = "falls_short", _("Falls short")
+
+    class Decision(models.TextChoices):
+        NONE = "none", _("Nothing to decide")
+        PENDING = "pending", _("Demotion waiting for staff")
+        DEMOTED = "demoted", _("Demoted")
+        WAIVED = "waived", _("Kept by staff")
+
+    evaluation = models.ForeignKey(
+        Evaluation, verbose_name=_("evaluation"), on_delete=models.CASCADE, related_name="results"
+    )
+    distributor = models.ForeignKey(
+        Distributor,
+        verbose_name=_("distributor"),
+        on_delete=models.PROTECT,
+        related_name="evaluation_results",
+    )
+    grade = models.ForeignKey(
+        Grade,
+        verbose_name=_("grade"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    personal_sales = models.DecimalField(_("personal sales"), max_digits=14, decimal_places=2)
+    team_sales = models.DecimalField(_("team sales"), max_digits=14, decimal_places=2)
+    direct_recruits = models.PositiveIntegerField(_("new direct recruits"))
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices)
+    # The grade they rise to, or would fall to if staff confirm the demotion.
+    proposed_grade = models.ForeignKey(
+        Grade,
+        verbose_name=_("proposed grade"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decision = models.CharField(
+        _("decision"), max_length=10, choices=Decision.choices, default=Decision.NONE
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("evaluation result")
+        verbose_name_plural = _("evaluation results")
+        ordering = ["evaluation", "outcome", "distributor"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evaluation", "distributor"], name="one_result_per_evaluation"
+            ),
+        ]
+        indexes = [models.Index(fields=["evaluation", "decision"], name="result_decision")]
+
+    def __str__(self):
+        return f"{self.evaluation_id} {self.distributor_id}: {self.outcome}"

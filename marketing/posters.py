@@ -25,6 +25,7 @@ from catalog.images import thumbnail_name
 from catalog.models import Product, ProductImage
 from catalog.typeface import cjk_font
 from core.money import format_cny
+from core.site import shop_name
 from distributors.models import Distributor
 
 from . import share
@@ -46,11 +47,6 @@ GOLD, CREAM, INK, MUTED, LINE = "#d9b45a", "#f7efe8", "#2b2320", "#8a7d75", "#ea
 def distributor_name(distributor: Distributor) -> str:
     user = distributor.user
     return user.get_full_name() or user.get_username()
-
-
-def shop_name() -> str:
-    # Translators: the shop's name; in Chinese 醉香商城
-    return _("Zuixiang Mall")
 
 
 # Reads -------------------------------------------------------------------------

@@ -169,6 +169,8 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-created_at", "-pk"]
+        # Reports read orders by the day they were paid (reports.summaries).
+        indexes = [models.Index(fields=["paid_at"], name="order_paid_at")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(subtotal__gte=0), name="order_subtotal_gte_0"
