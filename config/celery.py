@@ -81,6 +81,11 @@ app.conf.update(
             "task": "orders.tasks.complete_orders_past_after_sale",
             "schedule": crontab(minute=17),  # hourly
         },
+        # The days just ended become summary rows for the dashboard and reports.
+        "build-daily-summaries": {
+            "task": "reports.tasks.build_daily_summaries",
+            "schedule": crontab(hour=0, minute=20),
+        },
         # Ended sales contests are ranked and their prizes paid, once each.
         "settle-ended-contests": {
             "task": "marketing.tasks.settle_ended_contests",

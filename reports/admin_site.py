@@ -1,6 +1,8 @@
-"""The back office's site: the shop's name in the header, the dashboard as its home."""
+"""The back office's site: the shop's name in the header, the dashboard as its home,
+and the report pages (reports.admin_urls) under /admin/reports/."""
 
 from django.contrib import admin
+from django.urls import include, path
 from django.utils.functional import lazy
 
 from core.site import shop_name
@@ -16,5 +18,11 @@ class MallAdminSite(admin.AdminSite):
         """The dashboard (经营概况) above the list of apps."""
         from .dashboard_view import dashboard_context
 
-        context = {**dashboard_context(request), **(extra_context or {})}
+        context = {**dashboard_context(self, request), **(extra_context or {})}
         return super().index(request, context)
+
+    def get_urls(self):
+        from . import admin_urls
+
+        # Before Django's own: its catch-all app_list pattern would take /admin/reports/.
+        return [path("reports/", include(admin_urls.patterns(self)))] + super().get_urls()

@@ -1,5 +1,5 @@
 """The dashboard's context (filled in by reports.dashboard)."""
 
 
-def dashboard_context(request) -> dict:
+def dashboard_context(site, request) -> dict:
     return {}

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='order',
-            index=models.Index(fields=['paid_at'], name='order_paid_at'),
+            index=models.Index(fields=['paid_at', 'user'], name='order_paid_at'),
         ),
     ]

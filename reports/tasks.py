@@ -1,0 +1,35 @@
+"""Celery tasks of the reports: thin and idempotent (a rebuild replaces a day's rows)."""
+
+from datetime import date, timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from core.task_policy import RETRY_POLICY
+
+from . import summaries
+
+
+@shared_task(name="reports.tasks.build_daily_summaries", **RETRY_POLICY)
+def build_daily_summaries() -> int:
+    """Nightly: rebuild yesterday and the day before (an accrual just after midnight
+    of a payment just before lands in its own day)."""
+    today = timezone.localdate()
+    return summaries.rebuild_range(today - timedelta(days=2), today - timedelta(days=1))
+
+
+@shared_task(name="reports.tasks.rebuild_summary_day", **RETRY_POLICY)
+def rebuild_summary_day(day: str) -> None:
+    summaries.rebuild_day(date.fromisoformat(day))
+
+
+def schedule_rebuild(start: date, end: date) -> int:
+    """Rebuild the days from `start` to `end` in the worker, one task per day (each
+    far below the time limit); returns the number of days asked for."""
+    from core import outbox
+
+    end = min(end, timezone.localdate())
+    days = (end - start).days + 1
+    for number in range(max(days, 0)):
+        outbox.enqueue(rebuild_summary_day, (start + timedelta(days=number)).isoformat())
+    return max(days, 0)
