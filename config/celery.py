@@ -57,6 +57,16 @@ app.conf.update(
             "task": "distributors.tasks.evaluate_all_grades",
             "schedule": crontab(hour=3, minute=30),  # nightly, Asia/Shanghai
         },
+        # Grade keeping (考核): the task evaluates a period once, the first day after it ends.
+        "evaluate-distributors": {
+            "task": "distributors.tasks.evaluate_ended_period",
+            "schedule": crontab(hour=1, minute=20),  # daily, Asia/Shanghai
+        },
+        # Customers' figures and segments (crm), fanned out in ranges of users.
+        "refresh-customer-segments": {
+            "task": "crm.tasks.refresh_customer_profiles",
+            "schedule": crontab(hour=2, minute=40),  # nightly, Asia/Shanghai
+        },
         "poll-tracking": {
             "task": "orders.tasks.poll_tracking",
             "schedule": crontab(minute="*/15"),

@@ -5,6 +5,12 @@ from mptt.admin import MPTTModelAdmin
 from core.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonAdmin, run_for_each
 
 from . import applications, grades, network
+from .admin_evaluation import (
+    EvaluationAdmin,
+    EvaluationResultAdmin,
+    EvaluationSettingsAdmin,
+    keep_conditions,
+)
 from .admin_move import DistributorMoveAdmin, MoveDistributorMixin
 from .models import (
     CustomerBinding,
@@ -12,6 +18,9 @@ from .models import (
     DistributorApplication,
     DistributorMove,
     DistributorStatusChange,
+    Evaluation,
+    EvaluationResult,
+    EvaluationSettings,
     Grade,
     GradeChange,
     NetworkSettings,
@@ -196,9 +205,37 @@ class GradeAdmin(admin.ModelAdmin):
         "min_personal_sales",
         "min_team_sales",
         "min_direct_recruits",
+        "keep_conditions",
     )
     list_display_links = ("rank", "name")
     search_fields = ("name", "name_en")
+    fieldsets = (
+        (None, {"fields": ("rank", "name", "name_en")}),
+        (
+            gettext_lazy("Conditions to rise"),
+            {
+                "fields": ("min_personal_sales", "min_team_sales", "min_direct_recruits"),
+                "description": gettext_lazy(
+                    "Lifetime figures: a distributor rises to this grade once they meet all three."
+                ),
+            },
+        ),
+        (
+            gettext_lazy("Conditions to keep"),
+            {
+                "fields": ("keep_personal_sales", "keep_team_sales", "keep_direct_recruits"),
+                "description": gettext_lazy(
+                    "Figures within each evaluation period (see the evaluation settings): a "
+                    "distributor who misses one is proposed for demotion, which staff confirm "
+                    "or waive. The starting grade (rank 0) is never evaluated."
+                ),
+            },
+        ),
+    )
+
+    @admin.display(description=gettext_lazy("to keep the grade"))
+    def keep_conditions(self, grade):
+        return keep_conditions(grade)
 
 
 @admin.register(TrainingResource)
@@ -240,3 +277,6 @@ class CustomerBindingAdmin(ReadOnlyAdmin):
 
 
 admin.site.register(DistributorMove, DistributorMoveAdmin)
+admin.site.register(Evaluation, EvaluationAdmin)
+admin.site.register(EvaluationResult, EvaluationResultAdmin)
+admin.site.register(EvaluationSettings, EvaluationSettingsAdmin)

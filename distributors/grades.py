@@ -48,7 +48,7 @@ def _evaluate_grade_of(pk: int, *, reason: str, note: str, now: datetime | None)
     target = next((grade for grade in higher if figures.meet(grade)), None)
     if target is None:
         return None
-    return _record_grade(distributor, target, reason, note, figures, actor=None, now=now)
+    return record_grade(distributor, target, reason, note, figures, actor=None, now=now)
 
 
 @transaction.atomic
@@ -64,12 +64,15 @@ def set_grade(
     if grade is None or distributor.grade_id == grade.pk:
         return None
     figures = selectors.grade_figures(distributor)
-    return _record_grade(
+    return record_grade(
         distributor, grade, GradeChange.Reason.STAFF, note, figures, actor=actor, now=None
     )
 
 
-def _record_grade(distributor, grade, reason, note, figures, *, actor, now) -> GradeChange:
+def record_grade(distributor, grade, reason, note, figures, *, actor, now) -> GradeChange:
+    """Move `distributor` (locked by the caller) to `grade` and record why, with the
+    figures it was decided on (anything with personal_sales, team_sales and
+    direct_recruits): the one writer of a grade."""
     Distributor.objects.filter(pk=distributor.pk).update(grade=grade)
     return GradeChange.objects.create(
         distributor=distributor,

@@ -1,7 +1,9 @@
 """Reads of the distributor network."""
 
+from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -10,10 +12,16 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from core.money import ZERO
+from core.money import ZERO, from_db_sum
 from orders.models import Order
 
-from .models import Distributor, DistributorApplication, Grade, TrainingResource
+from .models import (
+    CustomerBinding,
+    Distributor,
+    DistributorApplication,
+    Grade,
+    TrainingResource,
+)
 
 MAX_CHAIN_DEPTH = 3  # the law's ceiling (禁止传销条例): never more than three tiers
 
@@ -82,6 +90,14 @@ class GradeFigures:
             and self.direct_recruits >= grade.min_direct_recruits
         )
 
+    def keep(self, grade: Grade) -> bool:
+        """Whether these figures (of one evaluation period) keep `grade` (保级)."""
+        return (
+            self.personal_sales >= grade.keep_personal_sales
+            and self.team_sales >= grade.keep_team_sales
+            and self.direct_recruits >= grade.keep_direct_recruits
+        )
+
 
 def grade_figures(distributor: Distributor) -> GradeFigures:
     """Personal sales (goods of their own attributed orders), team sales (the same
@@ -105,6 +121,111 @@ def grade_figures(distributor: Distributor) -> GradeFigures:
         team_sales=sums["team"] or ZERO,
         direct_recruits=recruits,
     )
+
+
+def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The days `start` to `end` (both included) as [since, until) in the shop's time zone."""
+    shop = timezone.get_default_timezone()
+    since = datetime.combine(start, time.min, tzinfo=shop)
+    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=shop)
+    return since, until
+
+
+def period_figures(distributor: Distributor, start: date, end: date) -> GradeFigures:
+    """What a grade's keeping conditions look at, over the days `start`..`end` (shop time):
+    personal and team sales of the orders paid in them (goods kept, as grade_figures),
+    and the direct recruits who joined in them. Two queries.
+
+    `distributor` must carry fresh lft/rght (read it in this transaction).
+    """
+    since, until = period_bounds(start, end)
+    own = Q(distributor_id=distributor.pk)
+    sums = (
+        paid_orders()
+        .filter(
+            paid_at__gte=since,
+            paid_at__lt=until,
+            distributor__tree_id=distributor.tree_id,
+            distributor__lft__gte=distributor.lft,
+            distributor__rght__lte=distributor.rght,
+        )
+        .aggregate(personal=Sum(KEPT_GOODS, filter=own), team=Sum(KEPT_GOODS, filter=~own))
+    )
+    recruits = Distributor.objects.filter(
+        parent_id=distributor.pk, joined_at__gte=since, joined_at__lt=until
+    ).count()
+    return GradeFigures(
+        personal_sales=from_db_sum(sums["personal"]),
+        team_sales=from_db_sum(sums["team"]),
+        direct_recruits=recruits,
+    )
+
+
+def network_figures(start: date | None = None, end: date | None = None) -> dict[int, GradeFigures]:
+    """The figures of every distributor at once, by id: over the days `start`..`end`
+    like period_figures, or over all time like grade_figures when no days are given.
+
+    Three queries whatever the size of the network (own sales grouped by
+    distributor, recruits grouped by recruiter, every parent link), then team
+    sales are summed up the tree in Python (`roll_up_team_sales`). By parent
+    links, so members not yet placed in the nested set count at once.
+    """
+    orders = paid_orders().filter(distributor__isnull=False)
+    recruits = Distributor.objects.filter(parent__isnull=False)
+    if start is not None:
+        since, until = period_bounds(start, end or start)
+        orders = orders.filter(paid_at__gte=since, paid_at__lt=until)
+        recruits = recruits.filter(joined_at__gte=since, joined_at__lt=until)
+    personal = {
+        pk: from_db_sum(total)
+        for pk, total in orders.order_by()
+        .values("distributor_id")
+        .annotate(total=Sum(KEPT_GOODS))
+        .values_list("distributor_id", "total")
+    }
+    recruited = dict(
+        recruits.order_by()
+        .values("parent_id")
+        .annotate(n=Count("pk"))
+        .values_list("parent_id", "n")
+    )
+    parents = dict(Distributor.objects.order_by().values_list("pk", "parent_id"))
+    team = roll_up_team_sales(parents, personal)
+    return {
+        pk: GradeFigures(
+            personal_sales=personal.get(pk, ZERO),
+            team_sales=team[pk],
+            direct_recruits=recruited.get(pk, 0),
+        )
+        for pk in parents
+    }
+
+
+def roll_up_team_sales(
+    parents: Mapping[int, int | None], personal: Mapping[int, Decimal]
+) -> dict[int, Decimal]:
+    """Each node's team sales: the personal sales of everyone below it, at any depth.
+
+    `parents` maps every node to its parent (None for a root). Pure and linear:
+    nodes are ordered parents before children (breadth first from the roots),
+    then each one's subtotal is added to its parent's, deepest first.
+    """
+    children: dict[int, list[int]] = {}
+    for node, parent in parents.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(node)
+    order = [node for node, parent in parents.items() if parent is None]
+    queue = deque(order)
+    while queue:
+        for child in children.get(queue.popleft(), ()):
+            order.append(child)
+            queue.append(child)
+    team = dict.fromkeys(parents, ZERO)
+    for node in reversed(order):
+        parent = parents[node]
+        if parent is not None:
+            team[parent] += team[node] + personal.get(node, ZERO)
+    return team
 
 
 def next_grade(distributor: Distributor) -> Grade | None:
@@ -220,3 +341,125 @@ def training_for(distributor: Distributor, *, now: datetime | None = None):
 def training_resource_for(distributor: Distributor, pk: int) -> TrainingResource:
     """One resource the distributor may see (404 above their grade or unpublished)."""
     return get_object_or_404(training_for(distributor), pk=pk)
+
+
+# --- My customers (我的客户) ----------------------------------------------------------
+
+EXPIRING_SOON = timedelta(days=7)  # a binding ending within this gets a warning
+
+
+def _binding_in_force(now: datetime) -> Q:
+    return Q(ended_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+def _binding_over(now: datetime) -> Q:
+    """Ended by a rebind, or lapsed (an expiring binding whose time is up)."""
+    return Q(ended_at__isnull=False) | Q(expires_at__lte=now)
+
+
+def customers_of(distributor: Distributor, *, ended: bool, now: datetime) -> QuerySet:
+    """The distributor's customer bindings (推广关系): those in force, newest first,
+    or (`ended`) those that ended or lapsed, most recently over first.
+
+    Each row carries `order_count` and `credited_sales` (goods kept of the
+    customer's paid orders credited to this distributor) and `last_phone` (the
+    recipient phone of the customer's last order credited to them). A page of
+    it is one query whatever the number of customers.
+    """
+    credited = Order.objects.filter(distributor_id=distributor.pk, user_id=OuterRef("customer_id"))
+    paid = credited.filter(status__in=Order.PAID_STATUSES).order_by().values("user_id")
+    money = DecimalField(max_digits=14, decimal_places=2)
+    rows = (
+        CustomerBinding.objects.filter(distributor=distributor)
+        .filter(_binding_over(now) if ended else _binding_in_force(now))
+        .select_related("customer")
+        .annotate(
+            order_count=Coalesce(Subquery(paid.annotate(n=Count("pk")).values("n")), Value(0)),
+            credited_sales=Coalesce(
+                Subquery(paid.annotate(total=Sum(KEPT_GOODS)).values("total"), output_field=money),
+                Value(ZERO),
+                output_field=money,
+            ),
+            last_phone=Subquery(
+                credited.order_by("-created_at", "-pk").values("recipient_phone")[:1]
+            ),
+        )
+    )
+    if ended:
+        over_at = Coalesce("ended_at", "expires_at")
+        return rows.order_by(over_at.desc(), "-pk")
+    return rows.order_by("-bound_at", "-pk")
+
+
+@dataclass(frozen=True)
+class CustomerCounts:
+    current: int
+    ended: int
+    expiring_soon: int
+
+
+def customer_counts(distributor: Distributor, *, now: datetime) -> CustomerCounts:
+    """How many bindings are in force, over, and in force but ending within
+    EXPIRING_SOON: one query."""
+    soon = _binding_in_force(now) & Q(expires_at__lte=now + EXPIRING_SOON)
+    counts = CustomerBinding.objects.filter(distributor=distributor).aggregate(
+        current=Count("pk", filter=_binding_in_force(now)),
+        ended=Count("pk", filter=_binding_over(now)),
+        expiring_soon=Count("pk", filter=soon),
+    )
+    return CustomerCounts(**counts)
+
+
+def mask_phone(phone: str) -> str:
+    """A phone number others may see: its first three and last four digits (138****5678)."""
+    phone = (phone or "").strip()
+    if len(phone) >= 7:
+        return f"{phone[:3]}****{phone[-4:]}"
+    return "****" if phone else ""
+
+
+def mask_name(name: str) -> str:
+    """A name others may see: its first character and an asterisk (张*)."""
+    name = (name or "").strip()
+    return f"{name[:1]}*" if name else "*"
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    """One customer as their distributor sees them: name and phone masked."""
+
+    pk: int
+    name: str
+    phone: str
+    rule: str
+    bound_at: datetime
+    expires_at: datetime | None
+    ended_at: datetime | None
+    order_count: int
+    credited_sales: Decimal
+    expires_soon: bool
+
+
+def customer_rows(bindings, *, now: datetime) -> list[CustomerRow]:
+    """Rows of `customers_of` for a page: nothing in them shows a whole name or number."""
+    rows = []
+    for binding in bindings:
+        customer = binding.customer
+        in_force = binding.is_in_force(now)
+        rows.append(
+            CustomerRow(
+                pk=binding.pk,
+                name=mask_name(customer.get_full_name() or customer.get_username()),
+                phone=mask_phone(customer.phone or binding.last_phone or ""),
+                rule=binding.get_rule_display(),
+                bound_at=binding.bound_at,
+                expires_at=binding.expires_at,
+                ended_at=binding.ended_at,
+                order_count=binding.order_count,
+                credited_sales=from_db_sum(binding.credited_sales),
+                expires_soon=bool(
+                    in_force and binding.expires_at and binding.expires_at <= now + EXPIRING_SOON
+                ),
+            )
+        )
+    return rows

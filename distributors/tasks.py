@@ -10,7 +10,7 @@ from django.core.cache import cache
 
 from core.task_policy import RETRY_POLICY
 
-from . import grades, selectors, tree
+from . import evaluation, grades, selectors, tree
 
 NIGHTLY_CHUNK = 200  # distributors per task: each chunk stays far below the time limit
 
@@ -50,3 +50,12 @@ def evaluate_all_grades() -> int:
     for start in range(0, len(ids), NIGHTLY_CHUNK):
         evaluate_grades.delay(ids[start : start + NIGHTLY_CHUNK])
     return len(ids)
+
+
+@shared_task(name="distributors.tasks.evaluate_ended_period", **RETRY_POLICY)
+def evaluate_ended_period() -> int | None:
+    """Daily (beat): evaluate the period that just ended, once (EvaluationSettings
+    decides the period and whether to run at all). Returns the evaluation's id,
+    or None when there was nothing to do."""
+    made = evaluation.evaluate_last_period()
+    return made.pk if made is not None else None

@@ -6,18 +6,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import etag, require_GET
 
-from . import applications, network, qr, selectors
+from . import applications, evaluation, network, qr, selectors
 from .forms import ApplicationForm
 from .middleware import referral_code, remember_referral
 from .models import Distributor, DistributorApplication
 from .selectors import distributor_by_code
 
 TEAM_PAGE_SIZE = 30
+CUSTOMERS_PAGE_SIZE = 30
 TRAINING_PAGE_SIZE = 20
 QR_MAX_AGE = 24 * 60 * 60  # an invite code never changes
 
@@ -100,6 +102,7 @@ def dashboard(request):
             "invite_url": _invite_url(request, distributor),
             "figures": selectors.grade_figures(distributor),
             "next_grade": selectors.next_grade(distributor),
+            "keeping": evaluation.keep_progress(distributor),
         },
     )
 
@@ -147,6 +150,29 @@ def team(request):
             "page": page,
             "totals": selectors.team_totals(distributor),
             "depth": selectors.TEAM_DEPTH,
+        },
+    )
+
+
+@login_required
+@distributor_required
+def customers(request):
+    """My customers (我的客户): those bound to me, in force or (?tab=ended) over."""
+    distributor, now = request.distributor, timezone.now()
+    ended = request.GET.get("tab") == "ended"
+    page = Paginator(
+        selectors.customers_of(distributor, ended=ended, now=now), CUSTOMERS_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "distributors/customers.html",
+        {
+            "distributor": distributor,
+            "page": page,
+            "rows": selectors.customer_rows(page.object_list, now=now),
+            "counts": selectors.customer_counts(distributor, now=now),
+            "tab": "ended" if ended else "current",
+            "soon_days": selectors.EXPIRING_SOON.days,
         },
     )
 

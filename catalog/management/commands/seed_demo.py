@@ -19,6 +19,8 @@ from catalog import demo_art, inventory
 from catalog.cache import bump_catalog_version
 from catalog.models import Category, Product, ProductImage, ProductSpec, Variant
 from core.locks import lock_tree
+from crm.demo import seed_customers
+from distributors.demo_evaluation import seed_keep_conditions
 from distributors.models import Distributor
 from distributors.network import join_network
 from marketing.demo import seed_coupons
@@ -256,9 +258,11 @@ class Command(BaseCommand):
             ("pictures and specs", self.seed_pictures_and_specs),
             ("users", self.seed_users),
             ("distributors", self.seed_network),
+            ("grade keeping conditions", seed_keep_conditions),
             ("discounts and gifts", seed_discounts),
             ("coupons", seed_coupons),
             ("leaderboards and contests", seed_contests),
+            ("customer tags, notes and segments", seed_customers),
         ]
         for number, (name, step) in enumerate(steps, start=1):
             created = step()
