@@ -138,7 +138,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- Sign-in security (accounts): lockout after failed sign-ins, staff second factor ----
-INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]
+INSTALLED_APPS += [
+    "accounts.security_apps.SignInLockoutConfig",  # axes
+    "django_otp",
+    "accounts.security_apps.AuthenticatorConfig",  # django_otp.plugins.otp_totp
+]
 AUTHENTICATION_BACKENDS = [
     # django-axes first: a locked-out username or address is refused before any password check.
     "accounts.backends.LoginAttemptsBackend",

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from core.admin import CSV_BOM, ObjectViewsMixin, SingletonAdmin, csv_download, excel_safe
 from core.money import format_cny
@@ -469,7 +469,7 @@ class SavedSegmentAdmin(ObjectViewsMixin, admin.ModelAdmin):
         url = reverse("admin:crm_customerprofile_changelist")
         return format_html('<a href="{}?saved_segment={}">{}</a>', url, saved.pk, count)
 
-    @admin.display(description=gettext_lazy("export"))
+    @admin.display(description=pgettext_lazy("saved segment column", "export"))
     def export_link(self, saved):
         url = reverse("admin:crm_savedsegment_export", args=[saved.pk])
         return format_html('<a href="{}">{}</a>', url, _("CSV"))

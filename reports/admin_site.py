@@ -9,6 +9,23 @@ from core.site import shop_name
 
 lazy_shop_name = lazy(shop_name, str)
 
+# The app list in the order of a merchant's day: orders first, sign-in security last.
+APP_ORDER = (
+    "orders",
+    "catalog",
+    "crm",
+    "distributors",
+    "commissions",
+    "marketing",
+    "payments",
+    "reports",
+    "accounts",
+    "auth",
+    "core",
+    "axes",
+    "otp_totp",
+)
+
 
 class MallAdminSite(admin.AdminSite):
     site_header = lazy_shop_name()
@@ -20,6 +37,11 @@ class MallAdminSite(admin.AdminSite):
 
         context = {**dashboard_context(self, request), **(extra_context or {})}
         return super().index(request, context)
+
+    def get_app_list(self, request, app_label=None):
+        apps = super().get_app_list(request, app_label)
+        rank = {label: number for number, label in enumerate(APP_ORDER)}
+        return sorted(apps, key=lambda app: rank.get(app["app_label"], len(rank)))
 
     def get_urls(self):
         from . import admin_urls

@@ -33,3 +33,12 @@ def schedule_rebuild(start: date, end: date) -> int:
     for number in range(max(days, 0)):
         outbox.enqueue(rebuild_summary_day, (start + timedelta(days=number)).isoformat())
     return max(days, 0)
+
+
+@shared_task(name="reports.tasks.write_export_chunk", **RETRY_POLICY)
+def write_export_chunk(job_id: int) -> str:
+    """One run of an export job (reports.exports.write_chunk): the next chunk of rows,
+    or the file once all are written; each run enqueues the next. Safe to repeat."""
+    from . import exports
+
+    return exports.write_chunk(job_id)

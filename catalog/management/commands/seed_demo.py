@@ -26,6 +26,7 @@ from distributors.network import join_network
 from marketing.demo import seed_coupons
 from marketing.demo_contests import seed_contests
 from marketing.demo_discounts import seed_discounts
+from reports.demo import seed_history
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - demo accounts only
 
@@ -262,6 +263,7 @@ class Command(BaseCommand):
             ("discounts and gifts", seed_discounts),
             ("coupons", seed_coupons),
             ("leaderboards and contests", seed_contests),
+            ("order history (dashboard)", seed_history),
             ("customer tags, notes and segments", seed_customers),
         ]
         for number, (name, step) in enumerate(steps, start=1):
