@@ -6,6 +6,7 @@ BENCHMARKS = [
     "benchmarks.accrual",
     "benchmarks.order_flow",
     "benchmarks.storefront",
+    "benchmarks.dashboard",
 ]
 
 if __name__ == "__main__":

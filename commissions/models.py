@@ -740,7 +740,11 @@ class LedgerEntry(models.Model):
                 name="ledger_entry_bonus_kind",
             ),
         ]
-        indexes = [models.Index(fields=["distributor", "-created_at"])]
+        indexes = [
+            models.Index(fields=["distributor", "-created_at"]),
+            # The daily summaries read a day's entries (reports.summaries).
+            models.Index(fields=["created_at"], name="ledger_entry_created_at"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.pending}/{self.available}/{self.held}"

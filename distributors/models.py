@@ -172,6 +172,8 @@ class Distributor(MPTTModel):
             models.Index(
                 fields=["tree_id"], condition=models.Q(lft=0), name="distributor_unplaced"
             ),
+            # New distributors of a day (reports.summaries).
+            models.Index(fields=["joined_at"], name="distributor_joined_at"),
         ]
 
     def __str__(self):

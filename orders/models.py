@@ -170,8 +170,13 @@ class Order(models.Model):
         verbose_name_plural = _("orders")
         ordering = ["-created_at", "-pk"]
         # Reports read orders by the day they were paid, and count their customers
-        # from the index alone (reports.summaries).
-        indexes = [models.Index(fields=["paid_at", "user"], name="order_paid_at")]
+        # from the index alone (reports.summaries), and the orders completed and
+        # cancelled on a day.
+        indexes = [
+            models.Index(fields=["paid_at", "user"], name="order_paid_at"),
+            models.Index(fields=["completed_at"], name="order_completed_at"),
+            models.Index(fields=["closed_at"], name="order_closed_at"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(subtotal__gte=0), name="order_subtotal_gte_0"
