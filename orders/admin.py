@@ -240,6 +240,7 @@ class OrderAdmin(NoSaveButtonsMixin, ServiceWrittenAdmin):
         "distributor_name",
         "referral_chain_names",
         "carrier_name",
+        "customer_link",
     ]
     change_form_template = "admin/orders/order/change_form.html"
     object_views = (("ship", "ship_view", "ship"),)
@@ -254,6 +255,21 @@ class OrderAdmin(NoSaveButtonsMixin, ServiceWrittenAdmin):
     shipping_fee_cny = cny_column(Order, "shipping_fee")
     total_cny = cny_column(Order, "total")
     refunded_total_cny = cny_column(Order, "refunded_total")
+
+    @admin.display(description=gettext_lazy("shopper"))
+    def customer_link(self, order):
+        """The shopper, linked to their customer page (客户, the crm app's admin)."""
+        url = reverse("admin:crm_customerprofile_change", args=[order.user_id])
+        return format_html('<a href="{}">{}</a>', url, order.user.get_username())
+
+    def get_fieldsets(self, request, obj=None):
+        """Staff who may read customer records reach the shopper's from the order."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if not request.user.has_perm("crm.view_customerprofile"):
+            return fieldsets
+        (title, first), *rest = fieldsets
+        fields = tuple("customer_link" if f == "user" else f for f in first["fields"])
+        return ((title, {**first, "fields": fields}), *rest)
 
     @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, order):

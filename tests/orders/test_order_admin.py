@@ -150,3 +150,27 @@ def test_the_order_list_says_receipt_confirmed_when_the_shopper_confirmed_first(
 
     # the carrier has not signed for it: the order's row says what the shopper did
     assert '<td class="field-status_badge">已确认收货</td>' in page.text
+
+
+def test_the_order_page_links_the_shopper_to_their_customer_page(admin_client, referred_order):
+    page = admin_client.get(reverse("admin:orders_order_change", args=[referred_order.pk]))
+    customer = reverse("admin:crm_customerprofile_change", args=[referred_order.user_id])
+
+    assert customer in page.text
+    assert admin_client.get(customer).status_code == 200
+
+
+def test_staff_who_may_not_read_customers_see_the_shopper_without_a_link(
+    client, django_user_model, referred_order
+):
+    from django.contrib.auth.models import Permission
+
+    clerk = django_user_model.objects.create_user("clerk", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_order"))
+    client.force_login(clerk)
+
+    page = client.get(reverse("admin:orders_order_change", args=[referred_order.pk]))
+
+    assert page.status_code == 200
+    assert "crm/customerprofile" not in page.text
+    assert referred_order.user.get_username() in page.text
