@@ -24,3 +24,12 @@ def seed_keep_conditions() -> int:
             keep_personal_sales=personal, keep_team_sales=team, keep_direct_recruits=recruits
         )
     return changed
+
+
+def seed_evaluation() -> int:
+    """Evaluate the period that ended last, once (after the demo's order history, so its
+    figures mean something); returns the number of distributors evaluated."""
+    from .evaluation import evaluate_last_period
+
+    made = evaluate_last_period()
+    return made.results.count() if made is not None else 0

@@ -20,7 +20,7 @@ from catalog.cache import bump_catalog_version
 from catalog.models import Category, Product, ProductImage, ProductSpec, Variant
 from core.locks import lock_tree
 from crm.demo import seed_customers
-from distributors.demo_evaluation import seed_keep_conditions
+from distributors.demo_evaluation import seed_evaluation, seed_keep_conditions
 from distributors.models import Distributor
 from distributors.network import join_network
 from marketing.demo import seed_coupons
@@ -264,6 +264,7 @@ class Command(BaseCommand):
             ("coupons", seed_coupons),
             ("leaderboards and contests", seed_contests),
             ("order history (dashboard)", seed_history),
+            ("last period's evaluation", seed_evaluation),
             ("customer tags, notes and segments", seed_customers),
         ]
         for number, (name, step) in enumerate(steps, start=1):
