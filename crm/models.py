@@ -12,6 +12,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.models import BilingualNameMixin, SingletonModel
 
@@ -21,7 +22,7 @@ class Segment(models.TextChoices):
 
     PROSPECT = "prospect", _("Never bought")
     NEW = "new", _("New")
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("customer segment", "Active")
     HIGH_VALUE = "high_value", _("High value")
     AT_RISK = "at_risk", _("At risk")
     DORMANT = "dormant", _("Dormant")
