@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from orders import aftersale
-from tests.orders.aftersale_helpers import place_paid
+from orders import aftersale, services
+from tests.orders.aftersale_helpers import pay, place_paid
 
 from .conftest import WIDTHS
 from .test_admin_csp import signed_in_as_staff
@@ -41,3 +41,34 @@ def test_the_after_sale_decision_panel_is_as_wide_as_the_request(
     # the buttons sit together under the note
     assert abs(approve.bounding_box()["y"] - reject.bounding_box()["y"]) < 2
     assert approve.bounding_box()["y"] > note["y"]
+
+
+@pytest.mark.parametrize("width", [WIDTHS["desktop"], 820])
+def test_the_dashboard_draws_its_charts_under_the_content_security_policy(
+    open_page, shop_server, shopper, make_variant, address, chain, screenshot, width
+):
+    # given an order through carol's link paid a moment ago: today's live figures have
+    # something to draw in every chart
+    order = services.place_order(
+        shopper,
+        [(make_variant(price="1299.00").pk, 1)],
+        address=address,
+        referral_code=chain[2].invite_code,
+    )
+    pay(order)
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-123456-long")
+    page = open_page(width)
+    signed_in_as_staff(page, shop_server, boss)
+
+    page.goto(reverse("admin:index") + "?period=today")
+    page.wait_for_load_state("networkidle")
+    screenshot(page, f"admin-dashboard-{width}")
+
+    # ECharts ran (a violation of the policy would have failed open_page) and drew every
+    # chart into its box; the paid sales card reads the order's total.
+    for chart in ("trend", "funnel", "categories", "channels", "products", "distributors"):
+        assert page.locator(f"#chart-{chart} canvas").count() == 1, chart
+        assert page.locator(f"#chart-{chart}").bounding_box()["width"] > 200, chart
+    assert "¥1,299.00" in page.locator("#content").inner_text()
+    # the cards never run wider than the window
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
