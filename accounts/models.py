@@ -13,6 +13,15 @@ mainland_mobile = RegexValidator(
 )
 
 
+def full_name(first_name: str, last_name: str) -> str:
+    """Given name 三 and family name 张 -> 张三; John and Smith -> John Smith (by the
+    script the name is written in)."""
+    first, last = first_name.strip(), last_name.strip()
+    if any("\u2e80" <= char <= "\u9fff" for char in first + last):
+        return f"{last}{first}"
+    return f"{first} {last}".strip()
+
+
 class User(AbstractUser):
     """A person who signs in: shopper, distributor or merchant staff."""
 
@@ -20,6 +29,11 @@ class User(AbstractUser):
     # The cart of the last session, kept at log-out and merged back at log-in
     # ({variant id: quantity}); the live cart is in the session.
     saved_cart = models.JSONField(_("saved cart"), default=dict, blank=True, editable=False)
+
+    def get_full_name(self) -> str:
+        """The name as its owner writes it: 张三 (family name first, no space) for a
+        Chinese name, "John Smith" for a Latin one."""
+        return full_name(self.first_name, self.last_name)
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")

@@ -216,5 +216,5 @@ def export_rows(profiles: QuerySet, *, now: datetime | None = None) -> Iterator[
 
 
 def customer_name(user) -> str:
-    """A customer's name as written in China: family name first (张三)."""
-    return f"{user.last_name}{user.first_name}".strip()
+    """A customer's name as they write it (张三: family name first)."""
+    return user.get_full_name()

@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import full_name
 from catalog.models import Category, Product, Variant
 from commissions.models import Withdrawal
 from core.money import ZERO, format_cny, format_percent, from_db_sum, to_cents
@@ -461,7 +462,7 @@ def top_distributors(span: Span, reader: Reader) -> list[dict]:
 
 def distributor_name(first_name: str, last_name: str, username: str) -> str:
     """What staff call a distributor: their name (姓名, family name first), else username."""
-    return f"{last_name}{first_name}".strip() or username
+    return full_name(first_name, last_name) or username
 
 
 def _top(model, key: str, span: Span, reader: Reader, live: list) -> list[tuple[int, Decimal]]:
