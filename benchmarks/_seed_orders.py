@@ -108,6 +108,8 @@ def seed(
     from django.db import connection
     from django.utils import timezone
 
+    from core.days import midnight
+
     if connection.vendor != "postgresql":
         raise RuntimeError("the dashboard seed is written in PostgreSQL's SQL")
     if days < 2:
@@ -120,8 +122,7 @@ def seed(
     today = timezone.localdate(now)
     first_day = today - timedelta(days=days - 1)
     busy_day = today - timedelta(days=1)
-    start = timezone.make_aware(datetime.combine(first_day, datetime.min.time()))
-    busy_start = timezone.make_aware(datetime.combine(busy_day, datetime.min.time()))
+    start, busy_start = midnight(first_day), midnight(busy_day)
     times = {"now": now, "start": start, "busy_start": busy_start}
 
     admin = get_user_model().objects.create_superuser(

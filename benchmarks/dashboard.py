@@ -29,7 +29,6 @@ import sys
 import time
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 from benchmarks._harness import Timer, print_table, setup_django, test_database
 
@@ -37,7 +36,6 @@ setup_django()
 
 from benchmarks._seed_orders import Shop, say, seed  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 # Django logs these too; they are the transaction around the work, not queries.
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
@@ -165,13 +163,6 @@ def slowest_queries(shop: Shop, *, top: int = 5, explain: bool = False) -> list[
     return queries[:top]
 
 
-def dashboard_built() -> bool:
-    """Whether the dashboard page exists yet (else /admin/ is the plain app list)."""
-    module = ROOT / "reports" / "dashboard.py"
-    template = ROOT / "templates" / "admin" / "index.html"
-    return template.exists() and module.exists() and module.stat().st_size > 200
-
-
 def stored_shop() -> Shop:
     """The shop a kept database (--keep) holds, for measuring it again (--reuse)."""
     from django.contrib.auth import get_user_model
@@ -231,7 +222,6 @@ def run(args) -> tuple[list[dict], dict]:
         "products": shop.products,
         "seed_s": round(shop.seed_s, 1),
         **summaries,
-        "page": "dashboard" if dashboard_built() else "plain app list (dashboard not built yet)",
         "dashboard_p50_ms": default["p50_ms"],
         "dashboard_p95_ms": default["p95_ms"],
         "dashboard_queries": default["queries"],

@@ -5,11 +5,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, validate_image_file_extension
 from django.db import models, transaction
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
-from core.models import BilingualNameMixin
+from core.models import BilingualNameMixin, localized
 
 from .images import SIZES, make_thumbnails, thumbnail_name
 
@@ -110,9 +109,7 @@ class Product(InventoryOwnedFieldsMixin, BilingualNameMixin):  # noqa: DJ008 (th
 
     @property
     def display_description(self) -> str:
-        if self.description_en and (get_language() or "").startswith("en"):
-            return self.description_en
-        return self.description
+        return localized(self.description, self.description_en)
 
 
 class Variant(InventoryOwnedFieldsMixin, BilingualNameMixin):
@@ -257,9 +254,7 @@ class ProductSpec(BilingualNameMixin):
 
     @property
     def display_value(self) -> str:
-        if self.value_en and (get_language() or "").startswith("en"):
-            return self.value_en
-        return self.value
+        return localized(self.value, self.value_en)
 
 
 class StockMovement(models.Model):

@@ -6,10 +6,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from core.models import SingletonModel
+from core.models import SingletonModel, localized
 from core.money import format_percent
 
 MAX_LEVELS = 3  # more than three tiers is pyramid selling (禁止传销条例)
@@ -211,9 +210,7 @@ class CommissionPlan(models.Model):
     @property
     def display_name(self) -> str:
         """The name distributors read, in their language."""
-        if self.name_en and (get_language() or "").startswith("en"):
-            return self.name_en
-        return self.name
+        return localized(self.name, self.name_en)
 
     def rates(self) -> list[Decimal]:
         """The rate of each earning level, level 1 first."""

@@ -3,6 +3,14 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
+def localized(text: str | None, text_en: str | None) -> str:
+    """Text written in Chinese with an optional English version, in the reader's
+    language: the English one for an English reader when there is one."""
+    if text_en and (get_language() or "").startswith("en"):
+        return text_en
+    return text or ""
+
+
 class BilingualNameMixin(models.Model):
     """A name people read, written in Chinese, with an optional English one (catalog
     content, promotions): `display_name` is the one for the reader's language."""
@@ -18,9 +26,7 @@ class BilingualNameMixin(models.Model):
 
     @property
     def display_name(self) -> str:
-        if self.name_en and (get_language() or "").startswith("en"):
-            return self.name_en
-        return self.name
+        return localized(self.name, self.name_en)
 
 
 class SingletonModel(models.Model):

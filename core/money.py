@@ -15,6 +15,9 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# Amounts are whole fen: comparing a database sum with X less half a fen is exact,
+# also where SQLite adds decimals as floats (100.00 may come back as 99.9999999).
+HALF_FEN = Decimal("0.005")
 ROUNDING = ROUND_DOWN
 
 

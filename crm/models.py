@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.models import BilingualNameMixin, SingletonModel
+from core.money import to_cents
 
 
 class Segment(models.TextChoices):
@@ -85,8 +86,6 @@ class CustomerProfile(models.Model):
     def average_order_value(self) -> Decimal | None:
         if not self.orders_count:
             return None
-        from core.money import to_cents
-
         return to_cents(self.total_paid / self.orders_count)
 
 

@@ -8,12 +8,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import reduce
+from operator import or_
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 
+from core.money import HALF_FEN
 from distributors.models import CustomerBinding
+from distributors.selectors import bindings_in_force
 from marketing.models import CouponClaim
 from orders.models import AfterSaleRequest, Order
 
@@ -24,10 +28,6 @@ RECENT_AFTER_SALES = 20
 RECENT_COUPONS = 20
 PAST_BINDINGS = 20
 RECENT_NOTES = 50
-
-# Amounts are whole fen: comparing with X less half a fen is exact, also where
-# SQLite computes with decimals as floats.
-HALF_FEN = Decimal("0.005")
 
 
 @dataclass
@@ -119,55 +119,75 @@ def profile_with_tags(user_id: int) -> CustomerProfile | None:
     )
 
 
-def bindings_in_force(now: datetime) -> QuerySet[CustomerBinding]:
-    """Open bindings that have not expired: who binds a customer now (推广关系)."""
-    return CustomerBinding.objects.filter(ended_at__isnull=True).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
-
-
-def matching_customers(saved: SavedSegment, *, now: datetime | None = None) -> QuerySet:
-    """The active users a saved segment (保存的客户群) stands for: every condition it
-    sets holds (an empty one is no condition), on their profile's figures as of
-    the last refresh:
+def matching(saved: SavedSegment, now: datetime) -> Q:
+    """The condition on users that a saved segment (保存的客户群) stands for: an active
+    user with a profile, and every condition it sets holds (an empty one is no
+    condition), on their profile's figures as of the last refresh:
 
     - segments: in one of them;
     - tags: holding any of them;
     - min_spent: paid less refunded of at least this much;
     - min_orders: at least this many paid orders;
     - ordered_within_days: their last paid order is at most this many days old;
-    - bound_to: bound to this distributor now (an open binding that has not
-      expired, as marketing's issuing by conditions reads it).
+    - bound_to: bound to this distributor now (distributors.selectors.bindings_in_force,
+      as marketing's issuing by conditions reads it).
 
-    Customers without a profile yet (never refreshed) match nothing. One query
-    when evaluated (the tags are read once, with the segment's own).
+    Customers without a profile yet (never refreshed) match nothing. Reads the
+    segment's tags (once, with the segment's own when prefetched).
     """
-    now = now or timezone.now()
-    users = get_user_model().objects.filter(is_active=True, customer_profile__isnull=False)
+    condition = Q(is_active=True, customer_profile__isnull=False)
     if saved.segments:
-        users = users.filter(customer_profile__segment__in=saved.segments)
+        condition &= Q(customer_profile__segment__in=saved.segments)
     tag_ids = [tag.pk for tag in saved.tags.all()] if saved.pk else []
     if tag_ids:
         tagged = CustomerProfile.tags.through.objects.filter(
             customerprofile_id=OuterRef("pk"), tag_id__in=tag_ids
         )
-        users = users.filter(Exists(tagged))
+        condition &= Q(Exists(tagged))
     if saved.min_spent is not None:
-        users = users.filter(
+        condition &= Q(
             customer_profile__total_paid__gte=F("customer_profile__total_refunded")
             + Value(saved.min_spent - HALF_FEN)
         )
     if saved.min_orders is not None:
-        users = users.filter(customer_profile__orders_count__gte=saved.min_orders)
+        condition &= Q(customer_profile__orders_count__gte=saved.min_orders)
     if saved.ordered_within_days is not None:
         since = now - timedelta(days=saved.ordered_within_days)
-        users = users.filter(customer_profile__last_order_at__gte=since)
+        condition &= Q(customer_profile__last_order_at__gte=since)
     if saved.bound_to_id is not None:
         bound = bindings_in_force(now).filter(
             customer=OuterRef("pk"), distributor_id=saved.bound_to_id
         )
-        users = users.filter(Exists(bound))
-    return users.order_by("pk")
+        condition &= Q(Exists(bound))
+    return condition
+
+
+def matching_customers(saved: SavedSegment, *, now: datetime | None = None) -> QuerySet:
+    """The users a saved segment stands for (`matching`): one query when evaluated."""
+    now = now or timezone.now()
+    return get_user_model().objects.filter(matching(saved, now)).order_by("pk")
+
+
+def customers_of_any(saved_segments, *, now: datetime | None = None) -> QuerySet:
+    """The users of any of `saved_segments`, each once (none for no segment)."""
+    now = now or timezone.now()
+    conditions = [matching(saved, now) for saved in saved_segments]
+    if not conditions:
+        return get_user_model().objects.none()
+    return get_user_model().objects.filter(reduce(or_, conditions)).order_by("pk")
+
+
+def customer_counts(saved_segments, *, now: datetime | None = None) -> dict[int, int]:
+    """How many customers each of `saved_segments` has now, by its id: one query
+    for all of them (a count per segment over one scan of the users)."""
+    now = now or timezone.now()
+    saved_segments = list(saved_segments)
+    if not saved_segments:
+        return {}
+    counts = get_user_model().objects.aggregate(
+        **{f"s{saved.pk}": Count("pk", filter=matching(saved, now)) for saved in saved_segments}
+    )
+    return {saved.pk: counts[f"s{saved.pk}"] for saved in saved_segments}
 
 
 def profiles_of(users: QuerySet) -> QuerySet[CustomerProfile]:
@@ -204,7 +224,7 @@ def export_rows(profiles: QuerySet, *, now: datetime | None = None) -> Iterator[
         last = profile.last_order_at
         yield {
             "username": user.get_username(),
-            "name": customer_name(user),
+            "name": user.get_full_name(),
             "phone": user.phone,
             "segment": profile.get_segment_display(),
             "orders": profile.orders_count,
@@ -213,8 +233,3 @@ def export_rows(profiles: QuerySet, *, now: datetime | None = None) -> Iterator[
             "bound_distributor": profile.bound_distributor or "",
             "tags": ", ".join(tag.name for tag in profile.tags.all()),
         }
-
-
-def customer_name(user) -> str:
-    """A customer's name as they write it (张三: family name first)."""
-    return user.get_full_name()

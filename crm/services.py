@@ -1,12 +1,7 @@
 """Staff's writes on the customer record: tags, notes, and issuing a coupon to a
 saved segment. Figures and segments are written by crm.segments only."""
 
-from functools import reduce
-from operator import or_
-
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from core import outbox
@@ -63,26 +58,14 @@ def add_note(customer, body: str, *, author) -> CustomerNote:
     return CustomerNote.objects.create(customer=customer, author=author, body=body)
 
 
-def customers_of(saved_segments) -> list:
-    """The active customers of any of `saved_segments`, each once (as user rows
-    holding only their id)."""
-    saved_segments = list(saved_segments)
-    if not saved_segments:
-        return []
-    matching = (
-        Q(pk__in=selectors.matching_customers(saved).values("pk")) for saved in saved_segments
-    )
-    users = get_user_model().objects.filter(reduce(or_, matching))
-    return list(users.only("pk").order_by("pk"))
-
-
 @transaction.atomic
 def issue_coupon_to_segments(coupon, saved_segments, *, actor) -> coupons.Issued:
     """Give one of `coupon` to every customer of `saved_segments` (each once) by
     marketing.coupons.issue, with its guarantees and its refusals (ClaimError:
     nobody in the segments, a closed coupon, not enough left, an actor who is
     not staff; nothing is issued then)."""
-    return coupons.issue(coupon, customers_of(saved_segments), actor=actor)
+    customers = selectors.customers_of_any(saved_segments).only("pk")
+    return coupons.issue(coupon, customers, actor=actor)
 
 
 def schedule_refresh() -> None:

@@ -20,7 +20,7 @@ from core.admin import ReadOnlyAdmin, SingletonAdmin, run_for_each
 from core.money import format_cny
 
 from . import evaluation
-from .models import STARTING_RANK, Evaluation, EvaluationResult, EvaluationSettings, Grade
+from .models import Evaluation, EvaluationResult, EvaluationSettings, Grade
 
 Outcome, Decision = EvaluationResult.Outcome, EvaluationResult.Decision
 
@@ -36,7 +36,7 @@ DECISION_BADGES = {
 }
 
 
-def keep_conditions(grade: Grade | None, separator: str = " · ") -> str:
+def keep_conditions(grade: Grade | None) -> str:
     """A grade's keeping conditions: "personal ¥500.00 · 1 new recruits", or "—"."""
     if grade is None or not grade.has_keep_conditions:
         return "—"
@@ -47,13 +47,13 @@ def keep_conditions(grade: Grade | None, separator: str = " · ") -> str:
         parts.append(_("team %(amount)s") % {"amount": format_cny(grade.keep_team_sales)})
     if grade.keep_direct_recruits:
         parts.append(_("%(count)d new recruits") % {"count": grade.keep_direct_recruits})
-    return separator.join(parts)
+    return " · ".join(parts)
 
 
 def _against(figure, grade: Grade | None, keep_field: str, shown) -> str:
     """A figure and, when the grade asks for one to keep it, "/ required" under it,
     marked met or missed (the starting grade asks for nothing: it is never evaluated)."""
-    required = getattr(grade, keep_field) if grade and grade.rank != STARTING_RANK else 0
+    required = getattr(grade, keep_field) if evaluation.is_evaluated(grade) else 0
     if not required:
         return format_html('<span class="money">{}</span>', shown(figure))
     return format_html(

@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.days import span_bounds
 from core.errors import ServiceError
 
 from . import grades, selectors
@@ -114,7 +115,7 @@ def run_evaluation(
     now = now or timezone.now()
     if end < start:
         raise ValueError("the period ends before it starts")
-    if selectors.period_bounds(start, end)[1] > now:
+    if span_bounds(start, end)[1] > now:
         raise ValueError("the period has not ended yet")
     existing = _evaluation_of(start, end)
     if existing is not None:
@@ -195,10 +196,16 @@ def _promote(evaluation, members, by_id, ladder, lifetime, now) -> dict[int, Gra
     return risen
 
 
+def is_evaluated(grade: Grade | None) -> bool:
+    """Whether holders of `grade` can fall short: it asks for something to keep it
+    (keep_* above 0) and is not the starting grade (rank 0), which nobody falls from."""
+    return grade is not None and grade.rank != STARTING_RANK and grade.has_keep_conditions
+
+
 def _judge(grade: Grade | None, figures: selectors.GradeFigures, ladder: list[Grade]):
     """(outcome, proposed grade, decision) of one distributor's period figures."""
     keeps = (EvaluationResult.Outcome.KEEPS, None, EvaluationResult.Decision.NONE)
-    if grade is None or grade.rank == STARTING_RANK or not grade.has_keep_conditions:
+    if not is_evaluated(grade):
         return keeps
     if figures.keep(grade):
         return keeps
@@ -381,7 +388,7 @@ def keep_progress(distributor: Distributor, *, today: date | None = None) -> Kee
     conditions, or None when their grade asks for nothing to keep it.
     Three queries (settings, sales, recruits)."""
     grade = distributor.grade
-    if grade is None or grade.rank == STARTING_RANK or not grade.has_keep_conditions:
+    if not is_evaluated(grade):
         return None
     today = today or timezone.localdate()
     start, end = current_period(EvaluationSettings.get_solo(), today)

@@ -8,11 +8,10 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
-from core.models import SingletonModel
+from core.models import SingletonModel, localized
 
 # No 0/O/1/I/L: invite codes are read aloud and typed from posters.
 INVITE_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -104,9 +103,7 @@ class Grade(models.Model):
     @property
     def display_name(self) -> str:
         """The name in the visitor's language (the English one when there is one)."""
-        if self.name_en and (get_language() or "").startswith("en"):
-            return self.name_en
-        return self.name
+        return localized(self.name, self.name_en)
 
     @property
     def has_keep_conditions(self) -> bool:

@@ -3,7 +3,7 @@
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from core.days import span_bounds
 from core.money import ZERO, from_db_sum
 from orders.models import Order
 
@@ -105,30 +106,7 @@ def grade_figures(distributor: Distributor) -> GradeFigures:
 
     `distributor` must carry fresh lft/rght (read it in this transaction).
     """
-    own = Q(distributor_id=distributor.pk)
-    sums = (
-        paid_orders()
-        .filter(
-            distributor__tree_id=distributor.tree_id,
-            distributor__lft__gte=distributor.lft,
-            distributor__rght__lte=distributor.rght,
-        )
-        .aggregate(personal=Sum(KEPT_GOODS, filter=own), team=Sum(KEPT_GOODS, filter=~own))
-    )
-    recruits = Distributor.objects.filter(parent_id=distributor.pk).count()
-    return GradeFigures(
-        personal_sales=sums["personal"] or ZERO,
-        team_sales=sums["team"] or ZERO,
-        direct_recruits=recruits,
-    )
-
-
-def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """The days `start` to `end` (both included) as [since, until) in the shop's time zone."""
-    shop = timezone.get_default_timezone()
-    since = datetime.combine(start, time.min, tzinfo=shop)
-    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=shop)
-    return since, until
+    return _figures_of(distributor)
 
 
 def period_figures(distributor: Distributor, start: date, end: date) -> GradeFigures:
@@ -138,26 +116,29 @@ def period_figures(distributor: Distributor, start: date, end: date) -> GradeFig
 
     `distributor` must carry fresh lft/rght (read it in this transaction).
     """
-    since, until = period_bounds(start, end)
-    own = Q(distributor_id=distributor.pk)
-    sums = (
-        paid_orders()
-        .filter(
-            paid_at__gte=since,
-            paid_at__lt=until,
-            distributor__tree_id=distributor.tree_id,
-            distributor__lft__gte=distributor.lft,
-            distributor__rght__lte=distributor.rght,
-        )
-        .aggregate(personal=Sum(KEPT_GOODS, filter=own), team=Sum(KEPT_GOODS, filter=~own))
+    return _figures_of(distributor, span_bounds(start, end))
+
+
+def _figures_of(
+    distributor: Distributor, bounds: tuple[datetime, datetime] | None = None
+) -> GradeFigures:
+    """grade_figures over all time, or over [since, until) when `bounds` are given."""
+    orders = paid_orders().filter(
+        distributor__tree_id=distributor.tree_id,
+        distributor__lft__gte=distributor.lft,
+        distributor__rght__lte=distributor.rght,
     )
-    recruits = Distributor.objects.filter(
-        parent_id=distributor.pk, joined_at__gte=since, joined_at__lt=until
-    ).count()
+    recruits = Distributor.objects.filter(parent_id=distributor.pk)
+    if bounds is not None:
+        since, until = bounds
+        orders = orders.filter(paid_at__gte=since, paid_at__lt=until)
+        recruits = recruits.filter(joined_at__gte=since, joined_at__lt=until)
+    own = Q(distributor_id=distributor.pk)
+    sums = orders.aggregate(personal=Sum(KEPT_GOODS, filter=own), team=Sum(KEPT_GOODS, filter=~own))
     return GradeFigures(
         personal_sales=from_db_sum(sums["personal"]),
         team_sales=from_db_sum(sums["team"]),
-        direct_recruits=recruits,
+        direct_recruits=recruits.count(),
     )
 
 
@@ -173,7 +154,7 @@ def network_figures(start: date | None = None, end: date | None = None) -> dict[
     orders = paid_orders().filter(distributor__isnull=False)
     recruits = Distributor.objects.filter(parent__isnull=False)
     if start is not None:
-        since, until = period_bounds(start, end or start)
+        since, until = span_bounds(start, end or start)
         orders = orders.filter(paid_at__gte=since, paid_at__lt=until)
         recruits = recruits.filter(joined_at__gte=since, joined_at__lt=until)
     personal = {
@@ -352,6 +333,12 @@ def _binding_in_force(now: datetime) -> Q:
     return Q(ended_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
 
+def bindings_in_force(now: datetime) -> QuerySet[CustomerBinding]:
+    """Open bindings that have not expired: who binds a customer now (推广关系), as
+    CustomerBinding.is_in_force reads one binding."""
+    return CustomerBinding.objects.filter(_binding_in_force(now))
+
+
 def _binding_over(now: datetime) -> Q:
     """Ended by a rebind, or lapsed (an expiring binding whose time is up)."""
     return Q(ended_at__isnull=False) | Q(expires_at__lte=now)
@@ -438,6 +425,11 @@ class CustomerRow:
     order_count: int
     credited_sales: Decimal
     expires_soon: bool
+
+    @property
+    def over_at(self) -> datetime | None:
+        """When the binding ended (a rebind) or its time is up; None for good."""
+        return self.ended_at or self.expires_at
 
 
 def customer_rows(bindings, *, now: datetime) -> list[CustomerRow]:

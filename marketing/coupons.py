@@ -12,19 +12,15 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import ServiceError
-from core.money import ZERO, format_cny
+from core.money import HALF_FEN, ZERO, format_cny
 from orders import selectors as order_selectors
 
 from .models import Coupon, CouponClaim
-
-# Amounts are whole fen: comparing a database sum with X less half a fen is exact,
-# also where SQLite adds decimals as floats (100.00 may come back as 99.9999999).
-HALF_FEN = Decimal("0.005")
 
 
 class ClaimError(ServiceError):
@@ -190,7 +186,7 @@ def matching_customers(*, spent_at_least=None, ordered_within_days=None, bound_t
     - `ordered_within_days`: they placed an order in the last N days that was paid;
     - `bound_to`: they are bound to this distributor now (推广关系 in force).
     """
-    from distributors.models import CustomerBinding
+    from distributors.selectors import bindings_in_force
     from orders.models import Order  # orders prices its orders through marketing
 
     now = now or timezone.now()
@@ -215,9 +211,7 @@ def matching_customers(*, spent_at_least=None, ordered_within_days=None, bound_t
             pk__in=Order.objects.filter(paid_at__isnull=False, created_at__gte=since).values("user")
         )
     if bound_to is not None:
-        bound = CustomerBinding.objects.filter(distributor=bound_to, ended_at__isnull=True).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-        )
+        bound = bindings_in_force(now).filter(distributor=bound_to)
         users = users.filter(pk__in=bound.values("customer"))
     return users.order_by("pk")
 

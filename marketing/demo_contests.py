@@ -3,13 +3,14 @@ demo chain, paid orders through their links, a contest running now, one
 coming soon and one that ended and was settled. Idempotent: what exists (by
 username or contest name) stays."""
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from catalog.models import Variant
+from core.days import midnight
 from distributors.models import Distributor
 from distributors.network import join_network
 from orders import services as order_services
@@ -53,8 +54,8 @@ def seed_contests() -> int:
         "活动期间通过您的链接售出的商品金额越高，排名越靠前。"
         "前三名赢现金奖励，销售额达到 ¥1,000 即得奖励金。",
         Metric.SALES,
-        _midnight(today - timedelta(days=10)),
-        _midnight(today + timedelta(days=20)),
+        midnight(today - timedelta(days=10)),
+        midnight(today + timedelta(days=20)),
         [
             {"kind": "rank", "rank_from": 1, "cash": "888.00", "description": "茅台镇酱香礼盒"},
             {"kind": "rank", "rank_from": 2, "rank_to": 3, "cash": "288.00"},
@@ -67,8 +68,8 @@ def seed_contests() -> int:
         "Recruiting challenge",
         "邀请好友成为分销商，新增下级最多的前三名获得现金奖励。",
         Metric.RECRUITS,
-        _midnight(today + timedelta(days=5)),
-        _midnight(today + timedelta(days=19)),
+        midnight(today + timedelta(days=5)),
+        midnight(today + timedelta(days=19)),
         [
             {"kind": "rank", "rank_from": 1, "rank_to": 3, "cash": "200.00"},
             {"kind": "target", "target": "5", "description": "水晶醒酒器"},
@@ -79,8 +80,8 @@ def seed_contests() -> int:
         "Double 11 sprint",
         "活动期间订单数最多者获胜。",
         Metric.ORDERS,
-        _midnight(today - timedelta(days=40)),
-        _midnight(today - timedelta(days=33)),
+        midnight(today - timedelta(days=40)),
+        midnight(today - timedelta(days=33)),
         [
             {"kind": "rank", "rank_from": 1, "description": "泸州老窖礼盒"},
             {"kind": "rank", "rank_from": 2, "rank_to": 3, "cash": "66.00"},
@@ -89,10 +90,6 @@ def seed_contests() -> int:
     if ended:
         contests.settle_contest(Contest.objects.get(name=ENDED).pk)
     return created + ended
-
-
-def _midnight(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _contest(name, name_en, description, metric, starts_at, ends_at, prizes) -> int:

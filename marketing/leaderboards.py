@@ -20,7 +20,7 @@ two queries whatever the number of distributors or orders. Both are cached for
 """
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
@@ -29,6 +29,7 @@ from django.db.models.functions import FirstValue, RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.days import midnight
 from core.money import from_db_sum
 from distributors.models import Distributor
 from distributors.selectors import KEPT_GOODS, paid_orders
@@ -81,7 +82,7 @@ def period_start(period: str, now: datetime | None = None) -> datetime | None:
         return None
     else:
         raise ValueError(f"unknown period {period!r}")
-    return timezone.make_aware(datetime.combine(first, time.min))
+    return midnight(first)
 
 
 # --- Figures --------------------------------------------------------------------

@@ -12,7 +12,7 @@ commissions are what the orders' distributors keep after refunds reversed theirs
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import (
@@ -29,9 +29,9 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from commissions.models import Commission
+from core.days import DayRange
 from core.money import ZERO, from_db_sum
 from orders.models import Order, OrderLine
 
@@ -41,26 +41,12 @@ DEFAULT_DAYS = 30
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
-@dataclass(frozen=True)
-class Period:
-    """The days `start` to `end`, both included, in the shop's time zone."""
-
-    start: date
-    end: date
+class Period(DayRange):
+    """The days of a campaign report (core.days.DayRange), by default the last 30."""
 
     @classmethod
     def last_days(cls, days: int = DEFAULT_DAYS, *, today: date | None = None) -> "Period":
-        today = today or timezone.localdate()
-        return cls(today - timedelta(days=days - 1), today)
-
-    @property
-    def since(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.start, time.min))
-
-    @property
-    def until(self) -> datetime:
-        """The first moment after the period."""
-        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
+        return super().last_days(days, today=today)
 
 
 @dataclass

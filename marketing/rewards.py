@@ -19,13 +19,14 @@ distributor row lock, taken only for a customer who may be new.
 """
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from commissions import bonuses
 from commissions.models import Bonus
+from core.days import day_bounds
 from distributors.models import Distributor
 from orders import selectors as order_selectors
 from orders.models import Order
@@ -33,13 +34,6 @@ from orders.models import Order
 from .models import RecruitmentRewardSettings
 
 logger = logging.getLogger(__name__)
-
-
-def _day_bounds(now: datetime) -> tuple[datetime, datetime]:
-    """The start of the local day of `now`, and of the next."""
-    today = timezone.localdate(now)
-    start = timezone.make_aware(datetime.combine(today, time.min))
-    return start, timezone.make_aware(datetime.combine(today + timedelta(days=1), time.min))
 
 
 def _is_new_customer(order: Order) -> bool:
@@ -83,7 +77,7 @@ def grant(order: Order, *, now: datetime | None = None) -> Bonus | None:
         return None
     if not _is_new_customer(order):  # rewarded by an order committed while we waited
         return None
-    start, end = _day_bounds(now)
+    start, end = day_bounds(timezone.localdate(now))
     given_today = Bonus.objects.filter(
         distributor=distributor,
         kind=Bonus.Kind.RECRUITMENT,

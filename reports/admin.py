@@ -21,21 +21,15 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from core.admin import ReadOnlyAdmin, cny_column
 
 from . import summaries, tasks
+from .definitions.base import day_input
 from .models import DailySummary
 
 LONGEST_REBUILD = 3660  # days one request may queue (ten years)
 
 
 class RebuildRangeForm(forms.Form):
-    # A date picker needs its value as YYYY-MM-DD, whatever the language's format.
-    start = forms.DateField(
-        label=pgettext_lazy("date range", "From"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    end = forms.DateField(
-        label=pgettext_lazy("date range", "To"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    start = forms.DateField(label=pgettext_lazy("date range", "From"), widget=day_input())
+    end = forms.DateField(label=pgettext_lazy("date range", "To"), widget=day_input())
 
     def clean(self):
         data = super().clean()

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin
 
-from . import definitions
+from . import definitions, exports
 from .models import ExportJob
 
 
@@ -47,8 +47,7 @@ class ExportJobAdmin(ReadOnlyAdmin):
         return obj is None or request.user.is_superuser or obj.requested_by_id == request.user.pk
 
     def get_queryset(self, request):
-        jobs = super().get_queryset(request)
-        return jobs if request.user.is_superuser else jobs.filter(requested_by=request.user)
+        return exports.jobs_of(request.user)
 
     def get_list_display(self, request):
         shown = super().get_list_display(request)

@@ -110,12 +110,8 @@ class ReportViews:
             page=page,
             page_range=page.paginator.get_elided_page_range(page.number, on_each_side=2),
             page_query=query.urlencode(),
-            # the export buttons send what the form shows (the range shown while invalid)
-            export_fields=[
-                (name, form.data.get(name))
-                for name in form.fields
-                if filters is not None and form.data.get(name) not in (None, "")
-            ],
+            # the export buttons send the filters typed (none while they are not valid)
+            export_fields=list(form.typed().items()) if filters is not None else [],
             export_formats=ExportJob.Format.choices,
             inline_rows=f"{exports.EXPORT_INLINE_ROWS:,}",
         )
@@ -136,7 +132,7 @@ class ReportViews:
         except exports.ExportError as exc:
             messages.error(request, str(exc))
             url = reverse("admin:report", args=[report.slug])
-            return HttpResponseRedirect(f"{url}?{_query(form)}")
+            return HttpResponseRedirect(f"{url}?{urlencode(form.typed())}")
         if isinstance(result, ExportJob):
             return HttpResponseRedirect(reverse("admin:report_export_job", args=[result.token]))
         return result
@@ -153,7 +149,7 @@ class ReportViews:
             job=job,
             status=job_status(job),
             filename=exports.job_filename(job),
-            report_url=f"{reverse('admin:report', args=[report.slug])}?{_params_query(job)}",
+            report_url=f"{reverse('admin:report', args=[report.slug])}?{urlencode(job.params)}",
         )
         return TemplateResponse(request, "admin/reports/export_job.html", context)
 
@@ -181,13 +177,3 @@ def job_status(job: ExportJob) -> dict:
         "finished": job.status not in exports.OPEN,
         "download": reverse("admin:report_export_download", args=[job.token]) if done else None,
     }
-
-
-def _query(form) -> str:
-    return urlencode(
-        {name: form.data[name] for name in form.fields if form.data.get(name) not in (None, "")}
-    )
-
-
-def _params_query(job: ExportJob) -> str:
-    return urlencode(job.params)

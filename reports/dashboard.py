@@ -305,8 +305,8 @@ def figures(
     rows = reader.summaries(before.start, end)
     now_totals = totals(row for day, row in rows.items() if span.includes(day))
     then_totals = totals(row for day, row in rows.items() if before.includes(day))
-    now_totals["paying_customers"] = _paying_customers(span)
-    then_totals["paying_customers"] = _paying_customers(before)
+    now_totals["paying_customers"] = summaries.paying_customers(span.start, span.end)
+    then_totals["paying_customers"] = summaries.paying_customers(before.start, before.end)
 
     def derived(t):
         return {
@@ -354,12 +354,6 @@ def figures(
     return Figures(span=span, cards=cards, channels=channels, current=now_totals)
 
 
-def _paying_customers(span: Span) -> int:
-    since, _until = summaries.day_bounds(span.start)
-    _since, until = summaries.day_bounds(span.end)
-    return summaries.paying_customers(since, until)
-
-
 # --- Charts -------------------------------------------------------------------
 
 
@@ -376,12 +370,13 @@ def sales_trend(span: Span, reader: Reader) -> dict:
     rows = reader.summaries(shown.start, shown.end)
     days = shown.dates()
     gmv = [to_cents(rows[day].gmv) if day in rows else ZERO for day in days]
+    orders = [rows[day].paid_orders if day in rows else 0 for day in days]
     return {
         "days": [day.strftime("%m-%d") for day in days],
         "gmv": [str(value) for value in gmv],
         "gmv_shown": [format_cny(value) for value in gmv],
-        "orders": [rows[day].paid_orders if day in rows else 0 for day in days],
-        "has_data": any(gmv) or any(day in rows and rows[day].paid_orders for day in days),
+        "orders": orders,
+        "has_data": any(gmv) or any(orders),
     }
 
 
@@ -449,20 +444,15 @@ def top_distributors(span: Span, reader: Reader) -> list[dict]:
         reader,
         reader.live_distributors(span.start, span.end),
     )
+    # What staff call a distributor: their name (姓名, family name first), else username.
     names = {
-        row["pk"]: distributor_name(
-            row["user__first_name"], row["user__last_name"], row["user__username"]
-        )
+        row["pk"]: full_name(row["user__first_name"], row["user__last_name"])
+        or row["user__username"]
         for row in Distributor.objects.filter(pk__in=[pk for pk, _total in totals_by_id]).values(
             "pk", "user__first_name", "user__last_name", "user__username"
         )
     }
     return _slice([{"name": names.get(pk, str(pk)), "value": total} for pk, total in totals_by_id])
-
-
-def distributor_name(first_name: str, last_name: str, username: str) -> str:
-    """What staff call a distributor: their name (姓名, family name first), else username."""
-    return full_name(first_name, last_name) or username
 
 
 def _top(model, key: str, span: Span, reader: Reader, live: list) -> list[tuple[int, Decimal]]:

@@ -20,7 +20,7 @@ Idempotent: nothing is done once the first demo buyer exists. Deterministic
 """
 
 import random
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -30,6 +30,7 @@ from catalog.models import Variant
 from commissions import services as commission_services
 from commissions import withdrawals
 from commissions.selectors import earnings_summary
+from core.days import midnight
 from core.money import to_cents
 from distributors.models import Distributor, DistributorApplication
 from distributors.network import join_network
@@ -143,13 +144,13 @@ def _plan(rng, now, buyers, variants) -> list[tuple]:
     for back in range(HISTORY_DAYS - 1, -1, -1):
         day = today - timedelta(days=back)
         count = 2 + (HISTORY_DAYS - back) // 25 + (2 if day.weekday() >= 5 else 0)
-        midnight = timezone.make_aware(datetime.combine(day, time.min))
+        day_start = midnight(day)
         for _n in range(count + rng.randint(0, 1)):
             if back:
-                when = midnight + timedelta(hours=rng.randint(8, 22), minutes=rng.randint(0, 59))
+                when = day_start + timedelta(hours=rng.randint(8, 22), minutes=rng.randint(0, 59))
             else:  # today's, in the hours gone by (a few minutes ago at the latest)
-                when = midnight + (now - LATEST - midnight) * rng.random()
-                if when < midnight:
+                when = day_start + (now - LATEST - day_start) * rng.random()
+                if when < day_start:
                     continue
             buyer, home = rng.choice(buyers)
             picks = (
@@ -265,7 +266,7 @@ def _leave_work_for_staff(rng, now, orders, buyers, variants, sellers, staff) ->
     for buyer, _home in [pair for pair in buyers if pair[1] is None][:APPLICANTS]:
         DistributorApplication.objects.create(
             user=buyer,
-            name=f"{buyer.last_name}{buyer.first_name}",
+            name=buyer.get_full_name(),
             phone="13900139000",
             reason="想推荐给朋友",
         )
@@ -280,16 +281,16 @@ def _withdrawals(sellers, staff) -> None:
         return
     outcomes = ["paid", "waiting"]
     for seller in sellers:
-        available = earnings_summary(seller).available
         if not outcomes:
             return
+        available = earnings_summary(seller).available
         if available < plan.min_withdrawal:
             continue
         withdrawal = withdrawals.request_withdrawal(
             seller,
             amount=max(plan.min_withdrawal, to_cents(available / 2)),
             method=withdrawals.allowed_methods(plan)[0],
-            account_name=f"{seller.user.last_name}{seller.user.first_name}" or seller.user.username,
+            account_name=seller.user.get_full_name() or seller.user.username,
             account_number="6222020200112233445",
         )
         if outcomes.pop(0) == "paid":

@@ -55,6 +55,7 @@ from pathlib import Path
 
 from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -221,10 +222,7 @@ def export(report: Report, form, filters: Filters, *, fmt: str, user) -> HttpRes
         return inline_response(report, filters, fmt)
     if fmt == ExportJob.Format.XLSX and rows > XLSX_MAX_ROWS:
         raise TooManyRowsForExcel(rows)
-    params = {
-        name: str(form.data[name]) for name in form.fields if form.data.get(name) not in (None, "")
-    }
-    return start_job(report, params, fmt=fmt, user=user, rows_total=rows)
+    return start_job(report, form.typed(), fmt=fmt, user=user, rows_total=rows)
 
 
 def inline_response(report: Report, filters: Filters, fmt: str) -> HttpResponse:
@@ -429,12 +427,15 @@ def fail(job: ExportJob, exc: Exception) -> None:
 # --- reading a job ---------------------------------------------------------------------
 
 
-def job_of(user, token) -> ExportJob:
-    """The export `token` if `user` asked for it (a superuser sees every one); else 404."""
+def jobs_of(user) -> QuerySet[ExportJob]:
+    """The exports `user` may see: those they asked for (a superuser: every one)."""
     jobs = ExportJob.objects.all()
-    if not user.is_superuser:
-        jobs = jobs.filter(requested_by=user)
-    job = jobs.filter(token=token).first()
+    return jobs if user.is_superuser else jobs.filter(requested_by=user)
+
+
+def job_of(user, token) -> ExportJob:
+    """The export `token` if `user` may see it (jobs_of); else 404."""
+    job = jobs_of(user).filter(token=token).first()
     if job is None:
         raise Http404("no such export")
     return job

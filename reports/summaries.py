@@ -21,7 +21,7 @@ These stamps never change once written, so a past day's rows stay right.
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -29,6 +29,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from commissions.models import LedgerEntry
+from core.days import day_bounds, span_bounds
 from core.money import ZERO, from_db_sum
 from distributors.models import Distributor
 from orders.models import Order, OrderLine
@@ -37,13 +38,6 @@ from payments.models import Refund
 from .models import DailySummary, DistributorDay, ProductDay
 
 BULK_BATCH = 2000
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The first moment of `day` and of the next day, in the shop's time zone."""
-    since = timezone.make_aware(datetime.combine(day, time.min))
-    until = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
-    return since, until
 
 
 @dataclass
@@ -192,27 +186,33 @@ def rebuild_day(day: date) -> DailySummary:
     return rows.summary
 
 
+def days_to_build(start: date, end: date) -> list[date]:
+    """The days from `start` to `end`, both included, none after today (a day to
+    come has nothing to summarise)."""
+    end = min(end, timezone.localdate())
+    return [start + timedelta(days=number) for number in range((end - start).days + 1)]
+
+
 def rebuild_range(
     start: date, end: date, *, progress: Callable[[int, int, date], None] | None = None
 ) -> int:
     """Rebuild every day from `start` to `end` (both included, not after today);
     each day is its own transaction. Returns the number of days rebuilt."""
-    end = min(end, timezone.localdate())
-    days = (end - start).days + 1
-    for number in range(days):
-        day = start + timedelta(days=number)
+    days = days_to_build(start, end)
+    for number, day in enumerate(days, start=1):
         rebuild_day(day)
         if progress is not None:
-            progress(number + 1, days, day)
-    return max(days, 0)
+            progress(number, len(days), day)
+    return len(days)
 
 
-def paying_customers(since: datetime, until: datetime) -> int:
-    """Customers who paid at least one order between `since` and `until`.
+def paying_customers(start: date, end: date) -> int:
+    """Customers who paid at least one order on the days `start` to `end` (both included).
 
     The one figure that does not add up over days (a customer who paid on two
     days is one customer): counted from the orders' (paid_at, user) index alone.
     """
+    since, until = span_bounds(start, end)
     return (
         Order.objects.filter(paid_at__gte=since, paid_at__lt=until)
         .values("user_id")

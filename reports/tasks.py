@@ -28,11 +28,10 @@ def schedule_rebuild(start: date, end: date) -> int:
     far below the time limit); returns the number of days asked for."""
     from core import outbox
 
-    end = min(end, timezone.localdate())
-    days = (end - start).days + 1
-    for number in range(max(days, 0)):
-        outbox.enqueue(rebuild_summary_day, (start + timedelta(days=number)).isoformat())
-    return max(days, 0)
+    days = summaries.days_to_build(start, end)
+    for day in days:
+        outbox.enqueue(rebuild_summary_day, day.isoformat())
+    return len(days)
 
 
 @shared_task(name="reports.tasks.write_export_chunk", **RETRY_POLICY)

@@ -110,7 +110,7 @@ class CustomerProfileAdmin(ObjectViewsMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("customer"), ordering="user__username")
     def customer(self, profile):
-        name = selectors.customer_name(profile.user)
+        name = profile.user.get_full_name()
         username = profile.user.get_username()
         if name:
             return format_html('{} <span class="quiet">{}</span>', username, name)
@@ -246,7 +246,7 @@ class CustomerProfileAdmin(ObjectViewsMixin, admin.ModelAdmin):
             "title": _("Customer %(name)s") % {"name": profile.user.get_username()},
             "subtitle": None,
             "overview": overview,
-            "name": selectors.customer_name(profile.user),
+            "name": profile.user.get_full_name(),
             "segment": segment_badge(profile.segment),
             "can_change": can_tag,
             "tag_form": tag_form if can_tag else None,

@@ -4,7 +4,7 @@ filter fields several reports share. See the package's docstring for the whole."
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from django import forms
@@ -12,14 +12,13 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
-from django.utils import timezone
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Category
+from core.days import DayRange
 from distributors.models import Distributor
 
-from .. import summaries
 from ..models import DistributorDay
 
 PAGE_SIZE = 50
@@ -36,35 +35,24 @@ class Column:
     label: str
     kind: str = TEXT
 
-    @property
-    def is_numeric(self) -> bool:
-        return self.kind in (NUMBER, MONEY)
-
 
 @dataclass(frozen=True)
-class Filters:
+class Filters(DayRange):
     """What a report is asked for: the days `start` to `end` (both included, in the
     shop's time zone), the report's own options (cleaned form values), and the
     moment after which records are left out (None: now)."""
 
-    start: date
-    end: date
     options: Mapping[str, Any] = field(default_factory=dict)
     as_of: datetime | None = None
 
     @classmethod
     def last_days(cls, days: int = DEFAULT_DAYS, *, today: date | None = None) -> "Filters":
-        today = today or timezone.localdate()
-        return cls(today - timedelta(days=days - 1), today)
-
-    @property
-    def since(self) -> datetime:
-        return summaries.day_bounds(self.start)[0]
+        return super().last_days(days, today=today)
 
     @property
     def until(self) -> datetime:
         """The first moment after the range (or `as_of`, if earlier)."""
-        until = summaries.day_bounds(self.end)[1]
+        until = super().until
         return min(until, self.as_of) if self.as_of else until
 
     def get(self, name: str, default=None):
@@ -72,16 +60,16 @@ class Filters:
         return default if value in (None, "") else value
 
 
-def _day_input():
-    # a date picker needs the ISO form of the day, whatever the language's date format
+def day_input():
+    """A date picker: it needs the ISO form of the day, whatever the language's format."""
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class ReportForm(forms.Form):
     """The date range every report takes; each report adds its own fields."""
 
-    start = forms.DateField(label=_("First day"), widget=_day_input())
-    end = forms.DateField(label=_("Last day"), widget=_day_input())
+    start = forms.DateField(label=_("First day"), widget=day_input())
+    end = forms.DateField(label=_("Last day"), widget=day_input())
 
     def clean(self):
         data = super().clean()
@@ -89,17 +77,19 @@ class ReportForm(forms.Form):
             self.add_error("end", gettext("The last day cannot come before the first."))
         return data
 
+    def typed(self) -> dict[str, str]:
+        """The filters as typed, the empty ones left out: what a link back to the
+        report, its export buttons and an export job carry."""
+        return {
+            name: str(value)
+            for name in self.fields
+            if (value := self.data.get(name)) not in (None, "")
+        }
+
 
 def choices_with_all(all_label, choices) -> list:
     """A filter's choices after an empty one, `all_label`, that filters nothing."""
     return [("", all_label), *choices]
-
-
-def localized_name(name: str | None, name_en: str | None) -> str:
-    """A bilingual name (catalog, grades) in the reader's language."""
-    if name_en and (get_language() or "").startswith("en"):
-        return name_en
-    return name or ""
 
 
 def in_subtree(prefix: str, category: Category) -> Q:

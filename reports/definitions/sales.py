@@ -1,6 +1,8 @@
 """The sales reports, read from the daily summaries (reports.summaries): by day,
 product, category, distributor and grade."""
 
+from typing import ClassVar
+
 from django import forms
 from django.db.models import Count, F, Max, OuterRef, Subquery, Sum
 from django.utils.translation import gettext, ngettext
@@ -8,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from mptt.forms import TreeNodeChoiceField
 
 from catalog.models import Category
+from core.models import localized
 from core.money import from_db_sum
 from distributors.models import Grade
 
@@ -23,7 +26,6 @@ from .base import (
     Report,
     distributor_field,
     in_subtree,
-    localized_name,
 )
 
 
@@ -79,8 +81,7 @@ class SalesByDay(Report):
         # up to the end of the last day summarised (the rows shown).
         customers = 0
         if sums["last_day"] is not None:
-            until = summaries.day_bounds(sums["last_day"])[1]
-            customers = summaries.paying_customers(filters.since, until)
+            customers = summaries.paying_customers(filters.start, sums["last_day"])
         return (
             gettext("Total"),
             sums["paid_orders"] or 0,
@@ -117,6 +118,8 @@ class SalesByProduct(Report):
         Column(_("Sales"), MONEY),
     )
 
+    FIGURES: ClassVar = {"orders": Sum("orders"), "units": Sum("units"), "sales": Sum("sales")}
+
     def filter_fields(self):
         return {"category": _category_field()}
 
@@ -137,14 +140,14 @@ class SalesByProduct(Report):
                 "product__category__name",
                 "product__category__name_en",
             )
-            .annotate(orders=Sum("orders"), units=Sum("units"), sales=Sum("sales"))
+            .annotate(**self.FIGURES)
             .order_by("-sales", "product_id")
         )
 
     def to_row(self, item, filters):
         return (
-            localized_name(item["product__name"], item["product__name_en"]),
-            localized_name(item["product__category__name"], item["product__category__name_en"]),
+            localized(item["product__name"], item["product__name_en"]),
+            localized(item["product__category__name"], item["product__category__name_en"]),
             item["orders"] or 0,
             item["units"] or 0,
             from_db_sum(item["sales"]),
@@ -152,10 +155,7 @@ class SalesByProduct(Report):
 
     def totals(self, filters):
         sums = self._days(filters).aggregate(
-            products=Count("product_id", distinct=True),
-            orders=Sum("orders"),
-            units=Sum("units"),
-            sales=Sum("sales"),
+            products=Count("product_id", distinct=True), **self.FIGURES
         )
         products = sums["products"]
         return (
@@ -201,41 +201,44 @@ class SalesByCategory(Report):
             )
         }
 
+    FIGURES: ClassVar = {
+        "products": Count("product_id", distinct=True),
+        "units": Sum("units"),
+        "sales": Sum("sales"),
+    }
+
     def _days(self, filters):
         return ProductDay.objects.filter(day__gte=filters.start, day__lte=filters.end)
 
     def queryset(self, filters):
-        figures = {
-            "products": Count("product_id", distinct=True),
-            "units": Sum("units"),
-            "sales": Sum("sales"),
-        }
         if filters.get("rollup"):
             # Each top-level category is a tree of its own (django-mptt's tree_id).
             return (
                 self._days(filters)
                 .values("category__tree_id")
-                .annotate(name=_root_category("name"), name_en=_root_category("name_en"), **figures)
+                .annotate(
+                    name=_root_category("name"), name_en=_root_category("name_en"), **self.FIGURES
+                )
                 .order_by("-sales", "category__tree_id")
             )
         return (
             self._days(filters)
             .values("category_id", "category__name", "category__name_en", "category__level")
-            .annotate(root=_root_category("name"), root_en=_root_category("name_en"), **figures)
+            .annotate(
+                root=_root_category("name"), root_en=_root_category("name_en"), **self.FIGURES
+            )
             .order_by("-sales", "category_id")
         )
 
     def to_row(self, item, filters):
         if filters.get("rollup"):
-            name = (
-                localized_name(item["name"], item["name_en"]) if item["category__tree_id"] else None
-            )
+            name = localized(item["name"], item["name_en"]) if item["category__tree_id"] else None
         elif item["category_id"] is None:
             name = None
         else:
-            name = localized_name(item["category__name"], item["category__name_en"])
+            name = localized(item["category__name"], item["category__name_en"])
             if item["category__level"]:
-                name = f"{localized_name(item['root'], item['root_en'])} › {name}"
+                name = f"{localized(item['root'], item['root_en'])} › {name}"
         return (
             name or gettext("(no category)"),
             item["products"],
@@ -244,10 +247,17 @@ class SalesByCategory(Report):
         )
 
     def totals(self, filters):
-        sums = self._days(filters).aggregate(
-            products=Count("product_id", distinct=True), units=Sum("units"), sales=Sum("sales")
-        )
+        sums = self._days(filters).aggregate(**self.FIGURES)
         return (gettext("Total"), sums["products"], sums["units"] or 0, from_db_sum(sums["sales"]))
+
+
+# What the distributor reports add up of the distributor days.
+DISTRIBUTOR_FIGURES = {
+    "orders": Sum("orders"),
+    "sales": Sum("sales"),
+    "commissions": Sum("commissions"),
+}
+DISTRIBUTORS = Count("distributor_id", distinct=True)
 
 
 def _grade_field():
@@ -298,7 +308,7 @@ class SalesByDistributor(Report):
                 "distributor__grade__name",
                 "distributor__grade__name_en",
             )
-            .annotate(orders=Sum("orders"), sales=Sum("sales"), commissions=Sum("commissions"))
+            .annotate(**DISTRIBUTOR_FIGURES)
             .order_by("-sales", "distributor_id")
         )
 
@@ -306,19 +316,14 @@ class SalesByDistributor(Report):
         return (
             item["distributor__user__username"],
             item["distributor__invite_code"],
-            localized_name(item["distributor__grade__name"], item["distributor__grade__name_en"]),
+            localized(item["distributor__grade__name"], item["distributor__grade__name_en"]),
             item["orders"] or 0,
             from_db_sum(item["sales"]),
             from_db_sum(item["commissions"]),
         )
 
     def totals(self, filters):
-        sums = self._days(filters).aggregate(
-            distributors=Count("distributor_id", distinct=True),
-            orders=Sum("orders"),
-            sales=Sum("sales"),
-            commissions=Sum("commissions"),
-        )
+        sums = self._days(filters).aggregate(distributors=DISTRIBUTORS, **DISTRIBUTOR_FIGURES)
         count = sums["distributors"]
         return (
             ngettext("Total: %(count)s distributor", "Total: %(count)s distributors", count)
@@ -352,19 +357,12 @@ class SalesByGrade(Report):
         return (
             self._days(filters)
             .values("grade_id", "grade__name", "grade__name_en", "grade__rank")
-            .annotate(
-                distributors=Count("distributor_id", distinct=True),
-                orders=Sum("orders"),
-                sales=Sum("sales"),
-                commissions=Sum("commissions"),
-            )
+            .annotate(distributors=DISTRIBUTORS, **DISTRIBUTOR_FIGURES)
             .order_by(F("grade__rank").asc(nulls_last=True), "grade_id")
         )
 
     def to_row(self, item, filters):
-        name = (
-            localized_name(item["grade__name"], item["grade__name_en"]) if item["grade_id"] else ""
-        )
+        name = localized(item["grade__name"], item["grade__name_en"]) if item["grade_id"] else ""
         return (
             name or gettext("(no grade)"),
             item["distributors"],
@@ -374,12 +372,7 @@ class SalesByGrade(Report):
         )
 
     def totals(self, filters):
-        sums = self._days(filters).aggregate(
-            distributors=Count("distributor_id", distinct=True),
-            orders=Sum("orders"),
-            sales=Sum("sales"),
-            commissions=Sum("commissions"),
-        )
+        sums = self._days(filters).aggregate(distributors=DISTRIBUTORS, **DISTRIBUTOR_FIGURES)
         return (
             gettext("Total"),
             sums["distributors"],

@@ -357,6 +357,21 @@ def test_the_saved_segment_list_counts_its_customers(admin_client, buyers):
     assert "≥ 1 order" in page
 
 
+def test_the_saved_segment_list_takes_the_same_queries_for_few_and_many_segments(
+    admin_client, buyers, hotel, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12) as few:
+        admin_client.get(SAVED_SEGMENTS)
+    for n in range(6):
+        saved = SavedSegment.objects.create(name=f"s{n}", min_spent=D(n * 100 + 1))
+        saved.tags.add(hotel)
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = admin_client.get(SAVED_SEGMENTS).text
+
+    assert f'?saved_segment={buyers.pk}">2</a>' in page
+
+
 def test_a_saved_segment_page_previews_its_customers(admin_client, buyers):
     page = admin_client.get(reverse("admin:crm_savedsegment_change", args=[buyers.pk])).text
 

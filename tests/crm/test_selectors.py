@@ -190,3 +190,32 @@ def test_export_rows_give_the_figures_and_the_bound_distributor(customers):
     assert (rows[0]["orders"], rows[0]["spent"]) == (3, D("3600.00"))
     assert rows[0]["bound_distributor"] == "alice"
     assert rows[0]["tags"] == "酒店"
+
+
+def test_the_counts_of_saved_segments_are_their_customers_in_one_query(
+    customers, alice, django_assert_num_queries
+):
+    saved = [
+        saved_segment(),
+        saved_segment(segments=[Segment.NEW, Segment.DORMANT]),
+        saved_segment(min_spent=D("800.00"), ordered_within_days=30),
+        saved_segment(tags=[customers["hotel"]], bound_to=alice),
+        saved_segment(min_orders=4),
+    ]
+    saved = list(SavedSegment.objects.filter(pk__in=[s.pk for s in saved]).prefetch_related("tags"))
+
+    with django_assert_num_queries(1):
+        counts = selectors.customer_counts(saved)
+
+    assert counts == {s.pk: len(names(s)) for s in saved}
+    assert list(counts.values()) == [5, 2, 1, 1, 0]
+
+
+def test_the_customers_of_several_saved_segments_are_each_there_once(customers):
+    high = saved_segment(min_spent=D("800.00"))  # ann, cat
+    recent = saved_segment(ordered_within_days=30)  # ann, ben
+
+    users = selectors.customers_of_any([high, recent])
+
+    assert [user.username for user in users] == ["ann", "ben", "cat"]
+    assert list(selectors.customers_of_any([])) == []

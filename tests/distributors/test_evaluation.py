@@ -431,6 +431,45 @@ def test_the_results_list_shows_figures_keep_conditions_and_badges(evaluated_net
     assert "→ Silver" in body  # the proposed grade
 
 
+def test_the_results_list_takes_the_same_queries_for_few_and_many_results(
+    evaluated_network, admin_client, make_distributor, ladder, django_assert_max_num_queries
+):
+    def results_page():
+        return admin_client.get(results_list(), {"evaluation__id__exact": run.pk})
+
+    run = evaluated_network["run"]
+    with django_assert_max_num_queries(20) as few:
+        results_page()
+    for n in range(10):
+        member = make_distributor(f"m{n}", parent=evaluated_network["alice"])
+        put_at(member, ladder[2])
+        EvaluationResult.objects.create(
+            evaluation=run,
+            distributor=member,
+            grade=ladder[2],
+            personal_sales=Decimal("10.00"),
+            team_sales=Decimal("0.00"),
+            direct_recruits=0,
+            outcome=Outcome.FALLS_SHORT,
+            proposed_grade=ladder[0],
+            decision=Decision.PENDING,
+        )
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = results_page()
+
+    assert len(page.context["cl"].result_list) == 14
+
+
+def test_the_starting_grade_shows_no_keeping_condition_in_the_results(chain, ladder, admin_en):
+    Grade.objects.filter(rank=0).update(keep_personal_sales=1000)
+    run_evaluation(*FEB, now=AFTER_FEB)
+
+    body = admin_en.get(results_list()).content.decode()
+
+    assert "to keep the grade" not in body
+
+
 def run_results_action(client, action, results):
     return client.post(
         results_list(),

@@ -159,3 +159,25 @@ def test_the_page_takes_the_same_number_of_queries_whatever_the_number_of_custom
         response = client.get(reverse("distributors:customers"))
 
     assert response.context["counts"].current == size
+
+
+def test_an_ended_binding_shows_the_day_it_ended_or_lapsed(client, customers):
+    body = page_of(client, customers["me"].user, tab="ended").content.decode()
+    wang, zhao = (binding_of(customers[name]) for name in ("wang", "zhao"))
+    for over_at in (wang.ended_at, zhao.expires_at):
+        assert timezone.localtime(over_at).strftime("%Y-%m-%d") in body
+
+
+@pytest.mark.parametrize(
+    ("phone", "masked"),
+    [("13812345678", "138****5678"), (" 1381234 ", "138****1234"), ("12345", "****"), ("", "")],
+)
+def test_a_phone_shows_only_its_first_three_and_last_four_digits(phone, masked):
+    assert selectors.mask_phone(phone) == masked
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"), [("张三", "张*"), ("谢", "谢*"), ("", "*"), (None, "*")]
+)
+def test_a_name_shows_only_its_first_character(name, masked):
+    assert selectors.mask_name(name) == masked

@@ -281,6 +281,45 @@ def test_stock_movements_filter_by_kind_and_sku(shop, admin_user):
     assert totals_of("stock-movements", sku=red.sku)[4] == 48
 
 
+@pytest.mark.usefixtures("english")
+def test_each_reports_totals_line_has_a_cell_per_column(shop):
+    expected = {
+        "sales-by-day": ("Total", 3, 3, 3, D("1050.00"), D("250.00"), D("115.00"), D("25.00")),
+        "sales-by-product": ("Total: 3 products", None, 4, 5, D("1050.00")),
+        "sales-by-category": ("Total", 3, 5, D("1050.00")),
+        "sales-by-distributor": ("Total: 2 distributors", None, None, 2, D("850.00"), D("115.00")),
+        "sales-by-grade": ("Total", 2, 2, D("850.00"), D("115.00")),
+        "commissions": (
+            "Total: 2 distributors",
+            None,
+            None,
+            3,
+            D("115.00"),
+            D("25.00"),
+            D("90.00"),
+        ),
+        "withdrawals": (
+            "Total: 2 withdrawals",
+            None,
+            None,
+            D("70.00"),
+            D("0.70"),
+            D("69.30"),
+            *[None] * 4,
+        ),
+        "refunds": ("Total", 2, D("450.00"), 1, D("250.00")),
+        "stock-movements": ("Total: 9 movements", *[None] * 3, 147, *[None] * 4),
+    }
+
+    for slug, line in expected.items():
+        report = definitions.get(slug)
+        assert totals_of(slug) == line, slug
+        assert len(line) == len(report.columns), slug
+    each = totals_of("refunds", mode="requests")
+    assert each == ("Total: 2 requests", *[None] * 4, D("450.00"), None, None)
+    assert len(each) == len(definitions.get("refunds").detail_columns)
+
+
 # --- the pages ------------------------------------------------------------------------
 
 

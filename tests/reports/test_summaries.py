@@ -11,6 +11,7 @@ from django.utils import timezone
 from commissions import withdrawals
 from commissions.models import CommissionPlan, LedgerEntry
 from commissions.services import accrue_commissions, release_order_commissions
+from core.days import day_bounds
 from distributors.models import Distributor
 from orders import refunds
 from orders import services as order_services
@@ -79,7 +80,7 @@ def history(chain, make_user, make_variant, address, admin_user):
 
 def recomputed(day):
     """The day's figures the slow, obvious way: every record read and tested in Python."""
-    since, until = summaries.day_bounds(day)
+    since, until = day_bounds(day)
 
     def on(moment):
         return moment is not None and since <= moment < until
@@ -210,3 +211,41 @@ def test_an_order_paid_a_moment_ago_is_in_todays_live_figures(shopper, variant, 
     order_services.mark_paid(order)
 
     assert summaries.compute_day(timezone.localdate()).summary.gmv == before + order.total
+
+
+def test_a_range_is_rebuilt_one_task_a_day_and_never_past_today(
+    shopper, variant, address, django_capture_on_commit_callbacks
+):
+    from reports import tasks
+
+    order = order_services.place_order(shopper, [(variant.pk, 1)], address=address)
+    order_services.mark_paid(order)
+    today = timezone.localdate()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        queued = tasks.schedule_rebuild(today - timedelta(days=2), today + timedelta(days=3))
+
+    assert queued == len(callbacks) == 3
+    assert set(DailySummary.objects.values_list("day", flat=True)) == {
+        today - timedelta(days=n) for n in range(3)
+    }
+    assert DailySummary.objects.get(day=today).gmv == order.total
+    assert tasks.schedule_rebuild(today, today - timedelta(days=1)) == 0
+
+
+def test_the_command_rebuilds_from_the_first_orders_day_to_today(shopper, variant, address):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    order = order_services.place_order(shopper, [(variant.pk, 1)], address=address)
+    order_services.mark_paid(order)
+    today = timezone.localdate()
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(days=2))
+    out = StringIO()
+
+    call_command("rebuild_summaries", stdout=out)
+
+    assert DailySummary.objects.count() == 3
+    assert DailySummary.objects.get(day=today).paid_orders == 1
+    assert "3 days rebuilt" in out.getvalue()
