@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "commissions",
     "marketing",
     "crm",
+    "support",
+    "notifications",
     "reports",
 ]
 
@@ -199,10 +201,39 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Files only their owners may read (customer-service pictures): never served as
+# static or media files, only through views that check who asks.
+PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=BASE_DIR / "var" / "private")
+STORAGES["private"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT), "base_url": "/unserved/"},
+}
+# The largest picture a shopper or staff member may attach in a conversation.
+SUPPORT_MAX_PICTURE_BYTES = env.int("SUPPORT_MAX_PICTURE_BYTES", default=5 * 1024 * 1024)
 
 # --- Email --------------------------------------------------------------------
 vars().update(env.email("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mall@example.com")
+
+# --- Notifications: site messages, email and SMS (notifications/) -------------
+# The SMS provider: "console" (prints, the default) or "aliyun" (Aliyun SMS).
+SMS_BACKEND = env.str("SMS_BACKEND", default="console")
+# The provider's approved template code per kind of event; a kind left out sends
+# no SMS. SMS_TEMPLATES="order_shipped=SMS_1234,withdrawal_paid=SMS_5678"
+SMS_TEMPLATES = env.dict(
+    "SMS_TEMPLATES",
+    default={
+        kind: f"DEMO_{kind.upper()}"
+        for kind in (
+            "order_shipped",
+            "refund_decided",
+            "withdrawal_paid",
+            "withdrawal_rejected",
+            "application_decided",
+            "staff_reply",
+        )
+    },
+)
 
 # --- Security (production sets these through the environment) ------------------
 # Trust X-Forwarded-Proto only behind a reverse proxy that sets it (and drops a

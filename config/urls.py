@@ -25,6 +25,8 @@ urlpatterns += i18n_patterns(
     path("pay/", include("payments.page_urls")),
     path("distributor/", include("distributors.urls")),
     path("distributor/earnings/", include("commissions.urls")),
+    path("support/", include("support.urls")),
+    path("messages/", include("notifications.urls")),
     path("", include("marketing.urls")),
     path("", include("catalog.urls")),
     prefix_default_language=False,
