@@ -79,7 +79,9 @@ def is_open_now(at: datetime | None = None, service: ServiceSettings | None = No
     if str(local.isoweekday()) not in service.open_days:
         return False
     now = local.time()
-    if service.opens_at <= service.closes_at:
+    if service.opens_at == service.closes_at:
+        return True  # round the clock
+    if service.opens_at < service.closes_at:
         return service.opens_at <= now < service.closes_at
     return now >= service.opens_at or now < service.closes_at  # open over midnight
 
