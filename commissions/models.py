@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import SingletonModel, localized
-from core.money import format_percent
+from core.money import format_cny, format_percent
 
 MAX_LEVELS = 3  # more than three tiers is pyramid selling (禁止传销条例)
 
@@ -530,7 +530,7 @@ class Withdrawal(models.Model):
         indexes = [models.Index(fields=["distributor", "-created_at"])]
 
     def __str__(self):
-        return f"#{self.pk} {self.amount}"
+        return f"#{self.pk} {format_cny(self.amount)}"
 
     def get_absolute_url(self):
         return reverse("commissions:withdrawal_detail", args=[self.pk])

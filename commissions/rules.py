@@ -82,6 +82,11 @@ def _frozen_rules(plan_id: int) -> PlanRules:
     return _load(CommissionPlan.objects.get(pk=plan_id))
 
 
+def forget_cached_rules() -> None:
+    """Empty the process's cache of frozen plans' rules (tests: a new database reuses ids)."""
+    _frozen_rules.cache_clear()
+
+
 def rules_for(plan: CommissionPlan | int) -> PlanRules:
     """The rules of a plan version; a frozen one's are cached for the process."""
     plan_id = plan if isinstance(plan, int) else plan.pk

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -30,7 +32,7 @@ from .models import (
     ShippingSettings,
     TrackingEvent,
 )
-from .tracking import TrackingError
+from .tracking import TrackingError, carriers
 
 # What the order and refund services refuse with, in words for staff.
 REFUSED = (services.OrderError, payment_services.PaymentError)
@@ -52,12 +54,16 @@ EVENT_NOTES = {
 
 
 def event_note(note: str) -> str:
-    """A stored event note in the reader's language (see EVENT_NOTES)."""
+    """A stored event note in the reader's language (see EVENT_NOTES); a shipping
+    note ("shunfeng SF100", services.ship_order) names its carrier (顺丰速运 SF100)."""
     for english in sorted(EVENT_NOTES, key=len, reverse=True):
         if note == english:
             return str(EVENT_NOTES[english])
         if note.startswith(english + " "):
             return f"{EVENT_NOTES[english]} {event_note(note[len(english) + 1 :])}"
+    code, space, rest = note.partition(" ")
+    if space and carriers.display_name(code) != code:
+        return f"{carriers.display_name(code)} {rest}"
     return note
 
 
@@ -96,7 +102,8 @@ class OrderLineInline(ReadOnlyInline):
     line_total_cny = cny_column(OrderLine, "line_total")
     sale_discount_cny = cny_column(OrderLine, "sale_discount")
     coupon_discount_cny = cny_column(OrderLine, "coupon_discount")
-    paid_amount_cny = cny_column(OrderLine, "paid_amount")
+    # "paid" alone reads as the time of payment (付款时间) in Chinese
+    paid_amount_cny = cny_column(OrderLine, "paid_amount", gettext_lazy("Paid amount"))
 
 
 class OrderEventInline(ReadOnlyInline):
@@ -169,8 +176,9 @@ class OrderAdmin(NoSaveButtonsMixin, ServiceWrittenAdmin):
     referral chain of ids) stay out of it.
     """
 
-    # Fits 1280 px beside the filters; paid and shipped times are on the order's page.
-    list_display = ("number", "user", "status_badge", "total_cny", "distributor_name", "created_at")
+    # Fits 1280 px beside the menu and the filters (a short time; mall.css keeps a
+    # long username to its column); paid and shipped times are on the order's page.
+    list_display = ("number", "user", "status_badge", "total_cny", "distributor_name", "placed")
     list_filter = ("status", "created_at")
     search_fields = (
         "number",
@@ -271,6 +279,13 @@ class OrderAdmin(NoSaveButtonsMixin, ServiceWrittenAdmin):
         fields = tuple("customer_link" if f == "user" else f for f in first["fields"])
         return ((title, {**first, "fields": fields}), *rest)
 
+    @admin.display(
+        description=Order._meta.get_field("created_at").verbose_name, ordering="created_at"
+    )
+    def placed(self, order):
+        """2026-12-02 09:45: the way Chinese back offices write a time, and short."""
+        return date_format(timezone.localtime(order.created_at), "Y-m-d H:i")
+
     @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, order):
         """The badge the shopper sees: receipt confirmed before the carrier signed."""
@@ -356,10 +371,24 @@ class TrackingEventInline(admin.TabularInline):
         return False
 
 
+class CarrierFilter(admin.SimpleListFilter):
+    """The carriers shipped with, by name (a shipment stores Kuaidi100's code)."""
+
+    title = gettext_lazy("carrier")
+    parameter_name = "carrier"
+
+    def lookups(self, request, model_admin):
+        used = Shipment.objects.order_by("carrier").values_list("carrier", flat=True).distinct()
+        return [(code, carriers.display_name(code)) for code in used]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(carrier=self.value()) if self.value() else queryset
+
+
 @admin.register(Shipment)
 class ShipmentAdmin(ServiceWrittenAdmin):
     list_display = ("order", "carrier_name", "tracking_number", "shipped_at", "delivered_at")
-    list_filter = ("carrier", "shipped_at")
+    list_filter = (CarrierFilter, "shipped_at")
     search_fields = ("tracking_number", "order__number")
     list_select_related = ("order",)
     readonly_fields = (

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import SingletonModel
-from core.money import ZERO, to_cents
+from core.money import ZERO, format_cny, to_cents
 
 from .tracking.carriers import display_name
 
@@ -499,7 +499,7 @@ class AfterSaleRequest(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.order} {self.get_kind_display()} {self.amount}"
+        return f"{self.order} {self.get_kind_display()} {format_cny(self.amount)}"
 
     @property
     def is_open(self) -> bool:

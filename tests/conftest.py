@@ -168,11 +168,11 @@ def default_plan(db):
 @pytest.fixture(autouse=True)
 def _fresh_plan_rules():
     """Frozen plans' rules are cached per process; a test database reuses ids."""
-    from commissions.rules import _frozen_rules
+    from commissions.rules import forget_cached_rules
 
-    _frozen_rules.cache_clear()
+    forget_cached_rules()
     yield
-    _frozen_rules.cache_clear()
+    forget_cached_rules()
 
 
 @pytest.fixture

@@ -72,3 +72,31 @@ def test_the_dashboard_draws_its_charts_under_the_content_security_policy(
     assert "¥1,299.00" in page.locator("#content").inner_text()
     # the cards never run wider than the window
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_the_order_list_fits_1280_px_beside_the_menu_and_the_filters(
+    open_page, shop_server, make_user, make_variant, address, chain, screenshot
+):
+    # given orders with a long username, a distributor and a status of five characters
+    buyer = make_user("wangfang-customer-0001")
+    order = services.place_order(
+        buyer,
+        [(make_variant(price="12999.00").pk, 1)],
+        address=address,
+        referral_code=chain[2].invite_code,
+    )
+    pay(order)
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-123456-long")
+    page = open_page(WIDTHS["desktop"])
+    signed_in_as_staff(page, shop_server, boss)
+
+    page.goto(reverse("admin:orders_order_changelist"))
+    screenshot(page, "admin-order-list-desktop")
+
+    # then every column is in sight, nothing scrolls sideways, the amount reads as money
+    results = page.locator("#changelist .results")
+    assert results.evaluate("el => el.scrollWidth <= el.clientWidth")
+    row = page.locator("#result_list tbody tr").first
+    assert "¥12,999.00" in row.inner_text()
+    placed, frame = row.locator("td.field-placed").bounding_box(), results.bounding_box()
+    assert placed["x"] + placed["width"] <= frame["x"] + frame["width"]

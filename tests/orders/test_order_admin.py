@@ -1,6 +1,8 @@
 """The order and after-sale pages of the back office: what staff read, and what they
 can (and cannot) do there."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import translation
@@ -59,6 +61,9 @@ def test_the_order_page_reads_statuses_and_names_not_codes_and_ids(
     assert str(referred_order.checkout_token) not in text
     # and amounts read as money
     assert format_cny(referred_order.total) in text
+    # and a line's paid amount is headed as an amount, not a time of payment
+    header = re.search(r'class="column-paid_amount_cny">\s*([^<\s]+)', text)
+    assert header.group(1) == "实付金额"
 
 
 def test_the_order_list_shows_amounts_as_money(admin_client, referred_order):
@@ -77,6 +82,14 @@ def test_event_notes_written_in_english_are_shown_in_the_readers_language():
             pgettext("order event", part) for part in ("receipt confirmed", "automatically")
         )
         assert event_note(english) == "确认收货 自动"
+
+
+def test_a_shipping_note_names_its_carrier_not_its_code():
+    # services.ship_order writes the carrier's code and the tracking number
+    with translation.override("zh-hans"):
+        assert event_note("shunfeng SF100") == "顺丰速运 SF100"
+    with translation.override("en"):
+        assert event_note("jtexpress JT100") == "J&T Express JT100"
 
 
 def test_every_note_the_services_write_is_shown_translated():
@@ -174,3 +187,18 @@ def test_staff_who_may_not_read_customers_see_the_shopper_without_a_link(
     assert page.status_code == 200
     assert "crm/customerprofile" not in page.text
     assert referred_order.user.get_username() in page.text
+
+
+def test_the_shipment_list_filters_by_carrier_name(
+    admin_client, chinese, shopper, variant, address, admin_user
+):
+    from .aftersale_helpers import ship
+
+    ship(place_paid(shopper, [(variant, 1)], address), admin_user, carrier="shunfeng")
+
+    page = admin_client.get(reverse("admin:orders_shipment_changelist"))
+
+    # the filter offers the carrier by its name, the code stays in the link
+    assert re.search(r'<a href="\?carrier=shunfeng"[^>]*>顺丰速运</a>', page.text)
+    filtered = admin_client.get(reverse("admin:orders_shipment_changelist") + "?carrier=jd")
+    assert filtered.context["cl"].result_count == 0
