@@ -202,7 +202,9 @@ def _make(rng, now, staff, payees, when, buyer, home, lines) -> Order | None:
     times["paid_at"] = paid_at
     paying = home is not None and home.pk in payees
     if fate < 0.13 and age >= 3:  # refunded in full the next day, goods not returned
-        refunds.refund_order(order, actor=staff, reason="demo: damaged in transit", restock=False)
+        refunds.refund_order(
+            order, actor=staff, reason=order_services.REFUNDED_BY_MERCHANT_NOTE, restock=False
+        )
         back_at = paid_at + timedelta(days=1)
         Refund.objects.filter(payment=payment).update(created_at=back_at, succeeded_at=back_at)
         times["closed_at"] = back_at
