@@ -234,6 +234,22 @@ SMS_TEMPLATES = env.dict(
         )
     },
 )
+# The signature (签名) approved at the provider that every SMS starts with: 【醉香商城】.
+SMS_SIGN_NAME = env.str("SMS_SIGN_NAME", default="")
+# At most this many SMS to one number per minute, hour and day (Aliyun's own limits for
+# one signature); over the minute limit the SMS waits, over the hour or day it is not sent.
+# SMS_RATE_LIMITS="minute=1,hour=5,day=10"; a window left out has no limit.
+SMS_RATE_LIMITS = {
+    window: int(count)
+    for window, count in env.dict(
+        "SMS_RATE_LIMITS", default={"minute": 1, "hour": 5, "day": 10}
+    ).items()
+}
+# Aliyun SMS (阿里云短信服务, Dysmsapi): an AccessKey of a RAM user allowed to send SMS.
+ALIYUN_SMS_ACCESS_KEY_ID = env.str("ALIYUN_SMS_ACCESS_KEY_ID", default="")
+ALIYUN_SMS_ACCESS_KEY_SECRET = env.str("ALIYUN_SMS_ACCESS_KEY_SECRET", default="")
+ALIYUN_SMS_ENDPOINT = env.str("ALIYUN_SMS_ENDPOINT", default="https://dysmsapi.aliyuncs.com")
+ALIYUN_SMS_TIMEOUT = env.float("ALIYUN_SMS_TIMEOUT", default=10.0)  # seconds per call
 
 # --- Security (production sets these through the environment) ------------------
 # Trust X-Forwarded-Proto only behind a reverse proxy that sets it (and drops a

@@ -96,11 +96,11 @@ def deliver(pk: int) -> str:
         return delivery.status
     delivery = Delivery.objects.select_related("message__recipient").get(pk=pk)
     sender = channel(delivery.channel)
-    if claim is False and sender.was_sent(delivery):
-        logger.info("delivery %s: sent before its sender died; not sent again", pk)
-        _finish(delivery, Delivery.Status.SENT, sent_at=timezone.now())
-        return Delivery.Status.SENT
     try:
+        if claim is False and sender.was_sent(delivery):
+            logger.info("delivery %s: sent before its sender died; not sent again", pk)
+            _finish(delivery, Delivery.Status.SENT, sent_at=timezone.now())
+            return Delivery.Status.SENT
         reference = sender.send(delivery)
     except NotSent as exc:
         _finish(delivery, Delivery.Status.SKIPPED, reason=str(exc)[:300])
@@ -110,6 +110,8 @@ def deliver(pk: int) -> str:
         _finish(delivery, Delivery.Status.FAILED, reason=str(exc)[:300])
         return Delivery.Status.FAILED
     except TemporaryFailure as exc:
+        # Released for the retry. A channel that can ask its provider does so itself
+        # before a send whose delivery was attempted before (attempts > 1).
         _finish(delivery, Delivery.Status.PENDING, reason=str(exc)[:300])
         raise
     _finish(delivery, Delivery.Status.SENT, sent_at=timezone.now(), provider_ref=reference[:100])
