@@ -12,10 +12,12 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.devices import in_wechat
+from notifications.preferences import remember_language
 from orders.cart import Cart
 
 from . import second_factor, selectors, services, wechat
@@ -52,6 +54,7 @@ def sign_in(request, user, *, backend: str | None = None) -> None:
         cart.clear()
     visitor_lines = dict(cart.lines)  # login() may flush the session
     login(request, user, backend=backend)
+    remember_language(user, get_language())  # their messages are written in it
     if Cart(request.session).merge_in(visitor_lines, user):
         messages.warning(request, _("Some quantities in your cart were lowered to the stock left."))
 
@@ -71,6 +74,7 @@ def signup(request):
             form.add_error("email", EMAIL_TAKEN)
         else:
             login(request, user, backend=MODEL_BACKEND)
+            remember_language(user, get_language())
             messages.success(request, _("Welcome! Your account has been created."))
             return redirect(next_url or "catalog:home")
     return render(request, "accounts/signup.html", {"form": form, "next": next_url})

@@ -11,12 +11,15 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Subquery
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Category
 from core import outbox
 from core.money import ZERO
 from distributors.models import Distributor
+from notifications.models import Kind
+from notifications.services import notify
 from orders.models import Order, OrderLine
 
 from . import bonuses
@@ -180,7 +183,9 @@ def compute_commissions(
 
 @transaction.atomic
 def accrue_commissions(order_id: int) -> list[Commission]:
-    """Create the pending commissions of a paid order, once. At most 6 queries.
+    """Create the pending commissions of a paid order, once, and tell each earner.
+
+    At most 6 queries, then 1 for the earners and 7 for each one's notification.
 
     Idempotent: locks the order row, and does nothing if accrual ran before.
     Every run on a paid order leaves an Accrual record with its outcome (also
@@ -253,7 +258,31 @@ def accrue_commissions(order_id: int) -> list[Commission]:
         )
         for c in commissions
     )
+    tell_earners(order, commissions, Kind.COMMISSION_ACCRUED)
     return commissions
+
+
+def tell_earners(order: Order, commissions: list[Commission], kind: str) -> None:
+    """Tell each distributor of `commissions` (of `order`) what they earned on it: one
+    message per distributor and order, whatever their number of commissions (key
+    order:<id>:<kind>). In the caller's transaction; one query for the earners."""
+    earned: dict[int, list[Commission]] = {}
+    for commission in commissions:
+        earned.setdefault(commission.distributor_id, []).append(commission)
+    earners = Distributor.objects.filter(pk__in=earned).select_related(
+        "user__notification_settings"
+    )
+    for distributor in sorted(earners, key=lambda d: d.pk):
+        mine = earned[distributor.pk]
+        amount = sum((c.net_amount for c in mine), ZERO)
+        notify(
+            distributor.user,
+            kind,
+            key=f"order:{order.pk}:{kind}",
+            context={"order": order, "amount": amount, "commissions": mine},
+            link=mine[0].get_absolute_url() if len(mine) == 1 else reverse("commissions:earnings"),
+            data={"order": order.pk, "commissions": [c.pk for c in mine]},
+        )
 
 
 # The sweep looks this far back for paid orders whose accrual never ran, and
@@ -302,7 +331,7 @@ def release_order_commissions(order_id: int, *, now: datetime | None = None) -> 
     order = Order.objects.select_for_update().get(pk=order_id)
     if order.status != Order.Status.COMPLETED:
         return 0
-    released = 0
+    released: list[Commission] = []
     pending = order.commissions.filter(status=Commission.Status.PENDING).select_related("plan")
     for commission in pending.order_by("pk"):
         if order.completed_at + timedelta(days=commission.plan.freeze_days) > now:
@@ -319,8 +348,10 @@ def release_order_commissions(order_id: int, *, now: datetime | None = None) -> 
                 available=commission.net_amount,
                 note=order.number,
             )
-            released += 1
-    return released + bonuses.release_order_rewards(order, now=now)
+            released.append(commission)
+    if released:
+        tell_earners(order, released, Kind.COMMISSION_RELEASED)
+    return len(released) + bonuses.release_order_rewards(order, now=now)
 
 
 def release_due_commissions(*, now: datetime | None = None) -> int:

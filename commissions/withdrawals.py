@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +32,8 @@ from core import outbox
 from core.errors import ServiceError
 from core.money import ZERO, format_cny, to_cents
 from distributors.models import Distributor
+from notifications.models import Kind
+from notifications.services import notify
 from payments import transfers
 from payments.gateways import TransferRequest
 from payments.models import Transfer
@@ -259,6 +262,28 @@ def _end_hold(withdrawal: Withdrawal, kind: str, *, note: str) -> LedgerEntry:
     )
 
 
+def _tell(withdrawal: Withdrawal, kind: str, event: str, *, reason: str = "") -> None:
+    """Tell the distributor their withdrawal closed (key withdrawal:<id>:<event>), in the
+    transaction that closed it; `reason` is why it was rejected or failed."""
+    distributor = Distributor.objects.select_related("user__notification_settings").get(
+        pk=withdrawal.distributor_id
+    )
+    notify(
+        distributor.user,
+        kind,
+        key=f"withdrawal:{withdrawal.pk}:{event}",
+        context={"withdrawal": withdrawal, "reason": reason, "failed": event == "failed"},
+        link=reverse("commissions:withdrawal_detail", args=[withdrawal.pk]),
+        data={"withdrawal": withdrawal.pk},
+        sms_params={
+            "number": str(withdrawal.pk),
+            "amount": str(
+                withdrawal.net_amount if kind == Kind.WITHDRAWAL_PAID else withdrawal.amount
+            ),
+        },
+    )
+
+
 def _close(withdrawal: Withdrawal, to_status: str, *, reviewer, **fields) -> bool:
     """Claim an open withdrawal for `to_status`; True if this call moved it.
 
@@ -290,6 +315,7 @@ def approve_withdrawal(withdrawal: Withdrawal, *, reviewer, payout_reference: st
         withdrawal, Withdrawal.Status.PAID, reviewer=reviewer, payout_reference=payout_reference
     ):
         _end_hold(withdrawal, LedgerEntry.Kind.WITHDRAWAL_PAID, note=payout_reference)
+        _tell(withdrawal, Kind.WITHDRAWAL_PAID, "paid")
     return withdrawal
 
 
@@ -308,6 +334,7 @@ def reject_withdrawal(withdrawal: Withdrawal, *, reviewer, reason: str) -> Withd
         withdrawal, Withdrawal.Status.REJECTED, reviewer=reviewer, reject_reason=reason[:255]
     ):
         _end_hold(withdrawal, LedgerEntry.Kind.WITHDRAWAL_RETURNED, note=reason)
+        _tell(withdrawal, Kind.WITHDRAWAL_REJECTED, "rejected", reason=reason)
     return withdrawal
 
 
@@ -397,14 +424,16 @@ def settle_payout(withdrawal: Withdrawal, *, transfer=None, failed_reason: str =
 
     A transfer still in flight leaves it PAYING. Claimed with a conditional
     update, so a notification, the task and the poller settling at once write
-    the ledger entry once.
+    the ledger entry (and tell the distributor) once.
     """
+    told = None
     if transfer is not None and transfer.status == transfer.Status.SUCCEEDED:
         reference = transfer.gateway_reference or transfer.bill_no
         if Withdrawal.objects.filter(pk=withdrawal.pk, status=Withdrawal.Status.PAYING).update(
             status=Withdrawal.Status.PAID, payout_reference=reference[:100]
         ):
             _end_hold(withdrawal, LedgerEntry.Kind.WITHDRAWAL_PAID, note=reference)
+            told = (Kind.WITHDRAWAL_PAID, "paid", "")
     elif failed_reason or (transfer is not None and transfer.status == transfer.Status.FAILED):
         reason = (failed_reason or transfer.failure_reason)[:255]
         if Withdrawal.objects.filter(pk=withdrawal.pk, status=Withdrawal.Status.PAYING).update(
@@ -412,7 +441,12 @@ def settle_payout(withdrawal: Withdrawal, *, transfer=None, failed_reason: str =
         ):
             logger.warning("payout of withdrawal %s failed: %s", withdrawal.pk, reason)
             _end_hold(withdrawal, LedgerEntry.Kind.WITHDRAWAL_RETURNED, note=reason)
+            # The money stays with us: for the distributor, a rejection, with the reason.
+            told = (Kind.WITHDRAWAL_REJECTED, "failed", reason)
     withdrawal.refresh_from_db()
+    if told is not None:
+        kind, event, reason = told
+        _tell(withdrawal, kind, event, reason=reason)
     return withdrawal
 
 

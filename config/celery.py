@@ -96,6 +96,11 @@ app.conf.update(
             "task": "reports.tasks.build_daily_summaries",
             "schedule": crontab(hour=0, minute=20),
         },
+        # Emails and SMS whose task was lost are sent again (each still once).
+        "resend-stuck-deliveries": {
+            "task": "notifications.tasks.resend_stuck_deliveries",
+            "schedule": crontab(minute="*/5"),
+        },
         # Ended sales contests are ranked and their prizes paid, once each.
         "settle-ended-contests": {
             "task": "marketing.tasks.settle_ended_contests",

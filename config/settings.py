@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "orders.context_processors.cart_summary",
                 "core.context_processors.language_links",
+                "notifications.context_processors.unread_counts",
             ],
         },
     },

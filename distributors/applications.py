@@ -6,9 +6,15 @@ rejecting twice (also concurrently) decides once.
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
+
+from notifications.models import Kind
+from notifications.services import notify
 
 from . import selectors
 from .models import Distributor, DistributorApplication, NetworkSettings
@@ -114,6 +120,7 @@ def approve_application(
     application.status = DistributorApplication.Status.APPROVED
     application.distributor = distributor
     _stamp_review(application, reviewer=reviewer, note=note, now=now)
+    _tell_decided(application)
     return application
 
 
@@ -125,6 +132,7 @@ def reject_application(
     application = _locked_pending(application)
     application.status = DistributorApplication.Status.REJECTED
     _stamp_review(application, reviewer=reviewer, note=note, now=now)
+    _tell_decided(application)
     return application
 
 
@@ -134,4 +142,21 @@ def _stamp_review(application, *, reviewer, note: str, now: datetime | None) -> 
     application.review_note = note[:255]
     application.save(
         update_fields=["status", "distributor", "reviewed_by", "reviewed_at", "review_note"]
+    )
+
+
+def _tell_decided(application: DistributorApplication) -> None:
+    """Tell the applicant the decision (key application:<id>:decided), in its transaction."""
+    approved = application.status == DistributorApplication.Status.APPROVED
+    # The SMS template (approved in the shop's language) takes the word for the outcome.
+    with translation.override(settings.LANGUAGE_CODE):
+        result = pgettext("sms", "approved") if approved else pgettext("sms", "declined")
+    notify(
+        application.user,
+        Kind.APPLICATION_DECIDED,
+        key=f"application:{application.pk}:decided",
+        context={"application": application, "approved": approved},
+        link=reverse("distributors:dashboard" if approved else "distributors:join"),
+        data={"application": application.pk},
+        sms_params={"name": application.name, "result": str(result)},
     )

@@ -7,10 +7,14 @@ change leaves a GradeChange with the figures it was decided on.
 
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from core import outbox
+from notifications.models import Kind
+from notifications.services import notify
 from orders.models import Order
 
 from . import selectors
@@ -72,9 +76,10 @@ def set_grade(
 def record_grade(distributor, grade, reason, note, figures, *, actor, now) -> GradeChange:
     """Move `distributor` (locked by the caller) to `grade` and record why, with the
     figures it was decided on (anything with personal_sales, team_sales and
-    direct_recruits): the one writer of a grade."""
+    direct_recruits): the one writer of a grade. Tells the distributor, up or
+    down (key grade_change:<id>)."""
     Distributor.objects.filter(pk=distributor.pk).update(grade=grade)
-    return GradeChange.objects.create(
+    change = GradeChange.objects.create(
         distributor=distributor,
         from_grade=distributor.grade,
         to_grade=grade,
@@ -86,6 +91,18 @@ def record_grade(distributor, grade, reason, note, figures, *, actor, now) -> Gr
         actor=actor,
         created_at=now or timezone.now(),
     )
+    old = distributor.grade
+    notify(
+        get_user_model()
+        .objects.select_related("notification_settings")
+        .get(distributor__pk=distributor.pk),
+        Kind.GRADE_CHANGED,
+        key=f"grade_change:{change.pk}",
+        context={"change": change, "promoted": old is None or grade.rank > old.rank},
+        link=reverse("distributors:dashboard"),
+        data={"grade_change": change.pk},
+    )
+    return change
 
 
 def schedule_grade_evaluation(order) -> None:

@@ -9,11 +9,14 @@ leaves a record of who made it and when.
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import ServiceError
 from core.locks import lock_tree
+from notifications.models import Kind
+from notifications.services import notify
 
 from . import tree
 from .models import Distributor, DistributorMove, DistributorStatusChange
@@ -44,7 +47,7 @@ def join_network(user, *, invite_code: str | None = None) -> Distributor:
     touches no other row, so it stays fast however large the network, and the
     nested set is renumbered in the background. Raises AlreadyDistributor if
     the user already is one and UnknownInviteCode for a code that names nobody
-    active.
+    active. The recruiter is told of their new team member.
     """
     if Distributor.objects.filter(user=user).exists():
         raise AlreadyDistributor(_("You are already a distributor."))
@@ -60,12 +63,23 @@ def join_network(user, *, invite_code: str | None = None) -> Distributor:
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                return tree.insert_node(user, parent)
+                member = tree.insert_node(user, parent)
         except IntegrityError:
             # An invite-code collision (31^8 codes) or a concurrent join of the
             # same user; the second is final.
             if Distributor.objects.filter(user=user).exists():
                 raise AlreadyDistributor(_("You are already a distributor.")) from None
+            continue
+        if parent is not None:
+            notify(
+                parent.user,
+                Kind.TEAM_MEMBER_JOINED,
+                key=f"distributor:{member.pk}:joined",
+                context={"member": member},
+                link=reverse("distributors:team"),
+                data={"distributor": member.pk},
+            )
+        return member
     raise DistributorError(_("Could not allocate an invite code; please try again."))
 
 

@@ -89,7 +89,7 @@ class SiteMessage(models.Model):
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("recipient"),
+        verbose_name=pgettext_lazy("message", "recipient"),
         on_delete=models.CASCADE,
         related_name="site_messages",
     )

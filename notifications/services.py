@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import translate_url
 from django.utils import timezone, translation
 
 from accounts.models import mainland_mobile
@@ -55,7 +56,15 @@ def render_message(kind: str, context: dict, language: str) -> tuple[str, str]:
     return " ".join(title.split())[:200], body.strip()
 
 
-@transaction.atomic
+def in_language(path: str, language: str) -> str:
+    """A site path (in whatever language it was reversed) in `language`: its language
+    prefix changed. Links are stored in the default language and read in the reader's."""
+    written_in = translation.get_language_from_path(path) or settings.LANGUAGE_CODE
+    with translation.override(written_in):
+        return translate_url(path, language)
+
+
+@transaction.atomic(savepoint=False)  # a failure here fails the caller's change anyway
 def notify(
     recipient,
     kind: str,
@@ -65,6 +74,7 @@ def notify(
     link: str = "",
     data: dict | None = None,
     sms_params: dict | None = None,
+    language: str | None = None,
 ) -> SiteMessage | None:
     """Tell `recipient` of an event: a site message, then email and SMS as they chose.
 
@@ -72,11 +82,14 @@ def notify(
     so calling again for the same event returns None and sends nothing. The
     texts are rendered now, in the recipient's language; `data` keeps the ids
     the email needs, `sms_params` the SMS template's parameters (strings).
+    `language` is the one the event happened in (an order's): it is used for
+    a person who never chose theirs in their settings.
     Deliveries are sent by ``notifications.tasks.deliver`` after the commit.
     """
     spec = event(kind)
     prefs = settings_of(recipient)
-    language = prefs.language or settings.LANGUAGE_CODE
+    chosen = not prefs._state.adding  # a saved row: the person chose
+    language = (prefs.language if chosen else language or prefs.language) or settings.LANGUAGE_CODE
     title, body = render_message(kind, {"recipient": recipient, **(context or {})}, language)
     message, created = SiteMessage.objects.get_or_create(
         recipient=recipient,
@@ -86,7 +99,7 @@ def notify(
             "category": spec.category,
             "title": title,
             "body": body,
-            "link": link,
+            "link": in_language(link, settings.LANGUAGE_CODE) if link else "",
             "data": {**(data or {}), "sms": sms_params or {}},
             "language": language,
         },

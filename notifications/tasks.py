@@ -1,8 +1,25 @@
-from celery import shared_task
+import logging
+from datetime import timedelta
 
+from celery import shared_task
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core import outbox
 from core.task_policy import RETRY_POLICY
 
 from . import deliveries
+from .models import Delivery
+
+logger = logging.getLogger(__name__)
+
+# A delivery waiting this long lost its task (its retries ran out, or the enqueue
+# never reached a worker): longer than the broker's redelivery of a lost task.
+STUCK_AFTER = timedelta(minutes=10)
+# Attempts (claims) after which a delivery is given up as failed.
+MAX_ATTEMPTS = 8
+RESEND_BATCH = 500
 
 
 @shared_task(
@@ -19,3 +36,42 @@ from . import deliveries
 def deliver(delivery_id: int) -> str:
     """Send one email or SMS of a site message, at most once (see notifications.deliveries)."""
     return deliveries.deliver(delivery_id)
+
+
+def stuck(now) -> Q:
+    """Deliveries nobody is sending: waiting (and not tried) for STUCK_AFTER, or
+    claimed by a sender whose lease ran out (it died mid-send)."""
+    waiting = Q(status=Delivery.Status.PENDING, created_at__lt=now - STUCK_AFTER) & (
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - STUCK_AFTER)
+    )
+    abandoned = Q(status=Delivery.Status.SENDING) & (
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - deliveries.LEASE)
+    )
+    return waiting | abandoned
+
+
+@shared_task(name="notifications.tasks.resend_stuck_deliveries", **RETRY_POLICY)
+def resend_stuck_deliveries(limit: int = RESEND_BATCH) -> int:
+    """Beat, every 5 minutes: send again the deliveries whose task was lost (at most
+    `limit`, oldest first), and give up as FAILED those tried MAX_ATTEMPTS times.
+
+    Safe to overlap with a live sender: ``deliveries.deliver`` claims the row
+    before it sends, so a delivery enqueued twice is still sent once, and the
+    FAILED update keeps the stuck condition, so a row claimed meanwhile is left.
+    Returns how many deliveries were enqueued again.
+    """
+    now = timezone.now()
+    given_up = Delivery.objects.filter(stuck(now), attempts__gte=MAX_ATTEMPTS).update(
+        status=Delivery.Status.FAILED, reason=f"gave up after {MAX_ATTEMPTS} attempts"
+    )
+    pks = list(
+        Delivery.objects.filter(stuck(now), attempts__lt=MAX_ATTEMPTS)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    with transaction.atomic():
+        for pk in pks:
+            outbox.enqueue(deliver, pk)
+    if pks or given_up:
+        logger.info("deliveries: %s sent again, %s given up", len(pks), given_up)
+    return len(pks)

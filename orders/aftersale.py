@@ -164,7 +164,7 @@ def approve(
     request.decided_by, request.decided_at = actor, timezone.now()
     request.decision_note, request.restock = note.strip()[:500], restock
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "restock"])
-    notifications.schedule(order, notifications.REFUND_DECIDED, after_sale=request)
+    notifications.refund_decided(order, after_sale=request)
     return request
 
 
@@ -178,5 +178,5 @@ def reject(request: AfterSaleRequest, *, actor, note: str) -> AfterSaleRequest:
     request.decided_by, request.decided_at = actor, timezone.now()
     request.decision_note = note.strip()[:500]
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    notifications.schedule(order, notifications.REFUND_DECIDED, after_sale=request)
+    notifications.refund_decided(order, after_sale=request)
     return request

@@ -1,68 +1,100 @@
-"""Emails to the shopper about their order, in the language they shopped in.
+"""What the shopper hears about their order, through the one notifications service.
 
-Each kind has templates/emails/order_<kind>_subject.txt and order_<kind>.txt
-(and optionally order_<kind>.html). `schedule` sends once the current
-transaction commits, through a Celery task, so a rolled-back change never
-mails anyone and a slow mail server never holds a request.
+Each function tells the order's shopper of one event, in the transaction of the
+change: a site message, and the order email (templates/emails/order_<x>*) or
+an SMS as their settings say, sent after the commit. The key names the event,
+so telling twice (a retried task, the carrier and the shopper both marking
+the order delivered) tells once. Written in the language the shopper ordered
+in, unless they chose one in their settings.
 """
 
-import logging
-
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template import TemplateDoesNotExist
-from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import pgettext
 
-from core import outbox
-from core.site import public_url
-
-logger = logging.getLogger(__name__)
-
-PLACED = "placed"
-PAID = "paid"
-SHIPPED = "shipped"
-REFUND_DECIDED = "refund_decided"
-KINDS = (PLACED, PAID, SHIPPED, REFUND_DECIDED)
+from notifications.models import Kind
+from notifications.services import notify
 
 
-def schedule(order, kind: str, *, after_sale=None) -> None:
-    """Send the `kind` email about `order` after the current transaction commits."""
-    from .tasks import send_order_email
-
-    if kind not in KINDS:
-        raise ValueError(kind)
-    after_sale_id = after_sale.pk if after_sale is not None else None
-    outbox.enqueue(send_order_email, order.pk, kind, after_sale_id)
-
-
-def render(order, kind: str, *, after_sale=None) -> tuple[str, str, str | None]:
-    """(subject, text, html or None) of the `kind` email, in the order's language."""
-    context = {
-        "order": order,
-        "lines": list(order.lines.all()),
-        "after_sale": after_sale,
-        "after_sale_days": settings.AFTER_SALE_DAYS,
-    }
-    with translation.override(order.language or settings.LANGUAGE_CODE):
-        context["order_url"] = public_url(order.get_absolute_url())
-        subject = render_to_string(f"emails/order_{kind}_subject.txt", context)
-        text = render_to_string(f"emails/order_{kind}.txt", context)
-        try:
-            html = render_to_string(f"emails/order_{kind}.html", context)
-        except TemplateDoesNotExist:
-            html = None
-    return " ".join(subject.split()), text, html
+def _tell(order, kind: str, event: str, *, context=None, data=None, sms_params=None):
+    return notify(
+        order.user,
+        kind,
+        key=f"order:{order.pk}:{event}",
+        context={"order": order, **(context or {})},
+        link=order.get_absolute_url(),
+        data={"order": order.pk, **(data or {})},
+        sms_params=sms_params,
+        language=order.language,
+    )
 
 
-def send(order, kind: str, *, after_sale=None) -> bool:
-    """Send now; False when the shopper left no email address."""
-    if not order.user.email:
-        logger.info("order %s: no email address for %s mail", order.number, kind)
-        return False
-    subject, text, html = render(order, kind, after_sale=after_sale)
-    message = EmailMultiAlternatives(subject, text, to=[order.user.email])
-    if html:
-        message.attach_alternative(html, "text/html")
-    message.send()
-    return True
+def placed(order):
+    return _tell(order, Kind.ORDER_PLACED, "placed")
+
+
+def paid(order):
+    return _tell(order, Kind.ORDER_PAID, "paid")
+
+
+def _shop_words(words):
+    """`words()` in the shop's language: the provider's SMS templates, which SMS
+    parameters fill, are written (and approved) in it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(words())
+
+
+def shipped(order):
+    carrier = _shop_words(lambda: order.carrier_name)
+    return _tell(
+        order,
+        Kind.ORDER_SHIPPED,
+        "shipped",
+        sms_params={
+            "number": order.number,
+            "carrier": carrier,
+            "tracking": order.tracking_number,
+        },
+    )
+
+
+def delivered(order):
+    """The carrier delivered it or the shopper confirmed receipt: whichever comes first."""
+    return _tell(
+        order,
+        Kind.ORDER_DELIVERED,
+        "delivered",
+        context={"after_sale_days": settings.AFTER_SALE_DAYS},
+    )
+
+
+def refund_decided(order, *, after_sale=None, amount=None):
+    """An after-sale request approved or rejected, or (no `after_sale`) the merchant's
+    refund of everything left, of `amount`."""
+    if after_sale is not None:
+        approved = after_sale.status != after_sale.Status.REJECTED
+        amount = after_sale.amount
+        key, data = f"after_sale:{after_sale.pk}:decided", {"after_sale": after_sale.pk}
+    else:
+        approved = True
+        key, data = f"order:{order.pk}:refunded", {"amount": str(amount)}
+    return notify(
+        order.user,
+        Kind.REFUND_DECIDED,
+        key=key,
+        context={"order": order, "after_sale": after_sale, "approved": approved, "amount": amount},
+        link=order.get_absolute_url(),
+        data={"order": order.pk, **data},
+        sms_params={
+            "number": order.number,
+            "result": _shop_words(
+                lambda: pgettext("sms", "approved") if approved else pgettext("sms", "declined")
+            ),
+            "amount": str(amount) if approved else "",
+        },
+        language=order.language,
+    )
+
+
+# Events the emails scheduled before notifications (orders.tasks.send_order_email) name.
+LEGACY_EMAILS = {"placed": placed, "paid": paid, "shipped": shipped}

@@ -12,7 +12,9 @@ the order's row lock and in one transaction:
 4. adds to `refunded_total` and moves the order to REFUNDED or PARTIALLY_REFUNDED,
 5. accrues the order's commissions if the accrual task has not run yet, so that
 6. the reversal, in proportion to the goods refunded, has something to take back;
-7. a refund of everything also reverses the order's recruitment reward (拉新奖励).
+7. a refund of everything also reverses the order's recruitment reward (拉新奖励);
+8. the merchant's refund tells the shopper (an after-sale decision tells them from
+   orders.aftersale, with the request).
 """
 
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from core.money import ZERO, format_cny, to_cents
 from marketing import rewards
 from payments import services as payment_services
 
+from . import notifications
 from .models import AfterSaleLine, AfterSaleRequest, Order
 from .services import OrderError, locked, transition
 
@@ -190,4 +193,6 @@ def refund_order(
     )
     if everything:
         rewards.reverse(order, reason="refund")
+    if after_sale is None:  # an after-sale request's decision tells the shopper itself
+        notifications.refund_decided(order, amount=amount)
     return order

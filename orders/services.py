@@ -245,7 +245,7 @@ def place_order(
     # The gifts the order reached but went without (out of stock): the view says so.
     order.missed_gifts = quote.missed_gifts
     OrderEvent.objects.create(order=order, to_status=order.status, actor=user)
-    notifications.schedule(order, notifications.PLACED)
+    notifications.placed(order)
     return order
 
 
@@ -313,7 +313,7 @@ def mark_paid(order: Order, *, note: str = "") -> Order:
         order.save(update_fields=["commission_plan"])
     commission_services.schedule_accrual(order)
     rewards.grant(order)
-    notifications.schedule(order, notifications.PAID)
+    notifications.paid(order)
     return order
 
 
@@ -357,7 +357,7 @@ def ship_order(order: Order, *, carrier: str, tracking_number: str, actor) -> Or
         from . import tasks  # tasks call services
 
         outbox.enqueue(tasks.start_tracking, shipment.pk)
-    notifications.schedule(order, notifications.SHIPPED)
+    notifications.shipped(order)
     return order
 
 
@@ -404,6 +404,7 @@ def mark_delivered(order: Order, *, at: datetime | None = None, actor=None) -> O
     ):
         order.delivered_at = at  # None: transition stamps now
         transition(order, Order.Status.DELIVERED, actor=actor, note=DELIVERED_NOTE)
+        notifications.delivered(order)
     return order
 
 
@@ -494,6 +495,7 @@ def confirm_receipt(order: Order, *, actor=None, note: str = "") -> Order:
     transition(order, Order.Status.DELIVERED, actor=actor, note=f"{RECEIPT_NOTE} {note}".strip())
     order.received_at = timezone.now()
     order.save(update_fields=["received_at"])
+    notifications.delivered(order)  # nothing more if the carrier's delivery told them
     return order
 
 

@@ -39,6 +39,7 @@ from commissions.models import Withdrawal
 from core.money import ZERO, format_cny, format_percent, from_db_sum, to_cents
 from distributors.models import Distributor, DistributorApplication
 from orders.models import AfterSaleRequest, Order, ShippingSettings
+from support.models import Conversation
 
 from . import summaries
 from .models import DailySummary, DistributorDay, ProductDay
@@ -549,7 +550,7 @@ def expiring_window(now: datetime, timeout: timedelta) -> tuple[datetime, dateti
 
 
 def todo_counts(*, now: datetime | None = None) -> list[Todo]:
-    """What waits for staff: six queries. Each link opens the admin list filtered to
+    """What waits for staff: seven queries. Each link opens the admin list filtered to
     exactly the rows counted (the lists' own filters; the unpaid orders about to
     be cancelled by their placing time)."""
     now = timezone.localtime(now or timezone.now()).replace(microsecond=0)
@@ -567,6 +568,9 @@ def todo_counts(*, now: datetime | None = None) -> list[Todo]:
     ).count()
     withdrawals = Withdrawal.objects.filter(status=Withdrawal.Status.REQUESTED).count()
     low_stock = Variant.objects.filter(is_active=True, stock__lte=F("low_stock_threshold")).count()
+    awaiting_reply = Conversation.objects.filter(
+        status=Conversation.Status.OPEN, waiting_since__isnull=False
+    ).count()
     return [
         Todo(
             "to_ship",
@@ -583,6 +587,13 @@ def todo_counts(*, now: datetime | None = None) -> list[Todo]:
                 "orders_aftersalerequest", status__in=",".join(AfterSaleRequest.OPEN_STATUSES)
             ),
             "orders.view_aftersalerequest",
+        ),
+        Todo(
+            "support",
+            _("Conversations awaiting a reply"),
+            awaiting_reply,
+            _changelist("support_conversation", box="waiting"),
+            "support.view_conversation",
         ),
         Todo(
             "applications",

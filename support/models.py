@@ -126,7 +126,7 @@ class Message(models.Model):
 
     class Sender(models.TextChoices):
         CUSTOMER = "customer", _("Customer")
-        STAFF = "staff", _("Customer service")
+        STAFF = "staff", pgettext_lazy("sender", "Customer service")
         SYSTEM = "system", _("Automatic answer")
 
     conversation = models.ForeignKey(

@@ -18,6 +18,8 @@ SECTION_TABS = {
     "distributors": "me",
     "commissions": "me",
     "marketing": "me",  # my coupons, the coupon centre, a distributor's boards and posters
+    "notifications": "me",  # the message centre and the notification settings
+    "support": "me",  # my conversations with customer service
 }
 
 

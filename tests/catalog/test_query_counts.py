@@ -18,12 +18,12 @@ pytestmark = pytest.mark.django_db
 # images, specs, related.
 # Each also reads the price window (marketing.discounts.price_window: when a time-limited
 # discount next starts or ends, part of every cache key), then cached until it: +1.
-# Signed in adds the session and the user.
+# Signed in adds the session, the user and the header's unread counts (消息, 客服: one query).
 EXPECTED = {"home": 3, "category": 5, "search": 3, "product": 7}
 # While a time-limited discount runs, the page's sale prices: the cards' variants, then
 # every sale price at once (the product page's own variants are loaded already).
 ON_SALE = {"home": 2, "category": 2, "search": 2, "product": 2}
-SIGNED_IN = 2
+SIGNED_IN = 3
 # The product page's part for the visitor, never cached: the product, the coupons on offer.
 VISITOR = {"product": 2}
 # Signed in, it also asks whether the visitor is an active distributor (marketing.share:

@@ -224,8 +224,9 @@ def test_the_earnings_page_costs_the_same_queries_at_any_number_of_bonuses(
     url = reverse("commissions:earnings")
     client.get(url)
 
-    # session, user, distributor, summary, commissions (count, page), bonuses (count, page)
-    with django_assert_num_queries(8):
+    # session, user, distributor, summary, commissions (count, page), bonuses (count, page),
+    # the header's unread counts
+    with django_assert_num_queries(9):
         response = client.get(url)
     assert response.content.decode().count("Contest prize") == prizes
 

@@ -69,7 +69,7 @@ def test_a_send_that_reaches_the_broker_leaves_no_row(
     with django_capture_on_commit_callbacks(execute=True):
         order_services.place_order(shopper, [(variant.pk, 1)], address=address)
 
-    assert queued(server, queue) == 1  # the "placed" email task
+    assert queued(server, queue) == 1  # the "placed" email's delivery task
     assert not OutboxMessage.objects.exists()
 
 
@@ -100,7 +100,7 @@ def test_checkout_with_the_broker_down_places_the_order_and_empties_the_cart(
     assert response.url == order.get_absolute_url()
     assert time.monotonic() - started < FAST
     assert "Your cart is empty" in client.get(reverse("orders:cart")).content.decode()
-    assert tasks_waiting() == ["orders.tasks.send_order_email"]
+    assert tasks_waiting() == ["notifications.tasks.deliver"]  # the "placed" email
 
 
 def test_the_sandbox_confirm_with_the_broker_down_answers_and_keeps_the_delivery(
@@ -149,7 +149,7 @@ def test_a_notification_with_the_broker_down_answers_success_and_keeps_every_tas
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     assert Payment.objects.get(pk=payment.pk).status != Payment.Status.CREATED
-    assert {"commissions.tasks.accrue_commissions", "orders.tasks.send_order_email"} <= set(
+    assert {"commissions.tasks.accrue_commissions", "notifications.tasks.deliver"} <= set(
         tasks_waiting()
     )
 

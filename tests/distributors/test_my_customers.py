@@ -154,8 +154,8 @@ def test_the_page_takes_the_same_number_of_queries_whatever_the_number_of_custom
         buy(make_user(f"c{n}"), me, "10.00")
     client.force_login(me.user)
 
-    # session, user, distributor, page count, page rows, tab counts
-    with django_assert_num_queries(6):
+    # session, user, distributor, page count, page rows, tab counts, the header's unread counts
+    with django_assert_num_queries(7):
         response = client.get(reverse("distributors:customers"))
 
     assert response.context["counts"].current == size

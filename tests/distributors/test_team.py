@@ -122,8 +122,8 @@ def test_the_team_page_takes_the_same_number_of_queries_whatever_the_team_size(
     grow_team(leader, make_distributor, sell, size)
     client.force_login(leader.user)
 
-    # session, user, distributor, page count, page rows, totals
-    with django_assert_num_queries(6):
+    # session, user, distributor, page count, page rows, totals, the header's unread counts
+    with django_assert_num_queries(7):
         response = client.get(reverse("distributors:team"))
 
     assert response.context["totals"].members == size

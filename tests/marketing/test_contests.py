@@ -171,8 +171,9 @@ def test_the_detail_takes_the_same_queries_for_3_or_12_distributors(
     grow(9)
     large = _detail_queries(client, viewer, contest)
 
-    # session, user, distributor, contest, its grades, its prizes, top rows, own rank
-    assert small == large == 8
+    # session, user, distributor, contest, its grades, its prizes, top rows, own rank, the
+    # header's unread counts
+    assert small == large == 9
 
 
 def test_the_list_takes_the_same_queries_for_2_or_8_contests(
@@ -183,8 +184,8 @@ def test_the_list_takes_the_same_queries_for_2_or_8_contests(
     for contests_count in (2, 8):
         while Contest.objects.count() < contests_count:
             make_contest(prizes=[{"kind": "rank", "rank_from": 1, "description": "奖杯"}])
-        # session, user, distributor, contests, their prizes
-        with django_assert_num_queries(5):
+        # session, user, distributor, contests, their prizes, the header's unread counts
+        with django_assert_num_queries(6):
             response = client.get(reverse("marketing:contest_list"))
         assert len(response.context["groups"][0][2]) == contests_count
 

@@ -260,12 +260,12 @@ def test_my_coupons_needs_signing_in(client):
 
 # Query counts ---------------------------------------------------------------------------
 
-# session, user (header); the coupons with what each holds; the categories and the
-# products they cover; whether the shopper is new (there is a new-customers coupon)
-CENTRE_PAGE = 2 + 1 + 2 + 1
-# session, user; the tab counts; the page count, the page, the categories and
-# products their coupons cover
-MINE_PAGE = 2 + 1 + 1 + 1 + 2
+# session, user, unread counts (header); the coupons with what each holds; the categories
+# and the products they cover; whether the shopper is new (there is a new-customers coupon)
+CENTRE_PAGE = 3 + 1 + 2 + 1
+# session, user, unread counts (header); the tab counts; the page count, the page, the
+# categories and products their coupons cover
+MINE_PAGE = 3 + 1 + 1 + 1 + 2
 
 
 @pytest.mark.parametrize("coupons_on_offer", [2, 12])

@@ -193,8 +193,9 @@ def test_a_board_takes_the_same_queries_for_3_or_12_distributors(client, make_di
     grow(9)
     large = _queries_of_board(client, viewer, board)
 
-    # session, user, distributor, settings, the board's aggregate, the own-rank query
-    assert small == large == 6
+    # session, user, distributor, settings, the board's aggregate, the own-rank query, the
+    # header's unread counts
+    assert small == large == 7
 
 
 def test_a_board_is_read_from_the_cache_within_the_minute(
@@ -207,7 +208,8 @@ def test_a_board_is_read_from_the_cache_within_the_minute(
     client.get(url)
     sell(bob, "99.00")
 
-    with django_assert_num_queries(4):  # session, user, distributor, settings
+    # session, user, distributor, settings, the header's unread counts
+    with django_assert_num_queries(5):
         response = client.get(url)
 
     assert response.context["standing"].own is None  # bob's new sale shows within the minute

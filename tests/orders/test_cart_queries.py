@@ -10,24 +10,25 @@ from catalog.models import Product, Variant
 from orders.models import Order, ShippingSettings
 from tests.accounts.helpers import saved_address
 
-# session, cart variants (one query), shipping settings, the user (header)
-# + the sale prices (marketing.pricing.quote, without a coupon): the gift rules in
-# force and the time-limited prices of the cart's variants
-CART_PAGE = 4 + 2
-# session, user, cart variants, shipping settings, the address book,
+# session, cart variants (one query), shipping settings, the user and the unread counts
+# (header) + the sale prices (marketing.pricing.quote, without a coupon): the gift rules
+# in force and the time-limited prices of the cart's variants
+CART_PAGE = 5 + 2
+# session, user, the header's unread counts, cart variants, shipping settings, the address book,
 # + saving the new checkout token in the session (savepoint, update, release)
 # + the quote: gift rules in force, the shopper's coupons (none here; with some,
 # two more for what they cover, tests/marketing/test_checkout_coupons.py), the
 # time-limited prices
-CHECKOUT_PAGE = 5 + 3 + 3
+CHECKOUT_PAGE = 6 + 3 + 3
 # The view: session, user, token reuse check, cart variants, shipping settings,
 # address book (6) and its transaction (2: savepoint, release). place_order: its
 # transaction (2), reuse check, gift rules in force (1), variants locked with
 # their products (2), time-limited prices (1), inventory.sell (6: savepoint,
 # lock, update, movements, products' sold counts, release), the plan (1),
 # the attribution (7: 3 reads, 4 savepoint statements), the order (3), lines and
-# event (2); then the session update (3).
-PLACE_ORDER = 36
+# event (2), the shopper's "placed" notification (6: their settings, the site
+# message's get-or-create (4), the email's delivery); then the session update (3).
+PLACE_ORDER = 42
 
 
 @pytest.fixture

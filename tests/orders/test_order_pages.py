@@ -71,8 +71,8 @@ def bulk_orders(user, variant, count):
     return orders
 
 
-LIST_QUERIES = 7  # session, user, count, the page, its lines with their pictures,
-# the unpaid-order timeout (for the countdown), the tabs' counts
+LIST_QUERIES = 8  # session, user, count, the page, its lines with their pictures,
+# the unpaid-order timeout (for the countdown), the tabs' counts, the header's unread counts
 
 
 @pytest.mark.parametrize("count", [1, 30])
@@ -96,8 +96,8 @@ def test_the_order_list_shows_only_my_orders(logged_in, make_user, variant):
     assert "You have no orders yet" in logged_in.get(reverse("orders:list")).text
 
 
-DETAIL_QUERIES = 10  # session, user, order+shipment, lines, events, requests,
-# their lines, those lines' order lines, payments, tracking events
+DETAIL_QUERIES = 11  # session, user, order+shipment, lines, events, requests,
+# their lines, those lines' order lines, payments, tracking events, the header's unread counts
 
 
 @pytest.mark.parametrize("lines", [1, 5])

@@ -19,6 +19,7 @@ from orders import services as order_services
 from orders.models import AfterSaleRequest, Order, ShippingSettings
 from reports import dashboard, summaries
 from reports.models import DailySummary
+from support import services as support_services
 from tests.commissions.helpers import withdraw
 
 pytestmark = pytest.mark.django_db
@@ -301,14 +302,18 @@ def waiting(sell, make_variant, make_user, address, chain, boss, variant):
     low = make_variant(stock=3)
     inactive_low = make_variant(stock=1, is_active=False)
     Variant.objects.filter(pk=variant.pk).update(low_stock_threshold=0)
+    question = support_services.start_conversation(make_user("asker"), body="在吗？")
+    answered = support_services.start_conversation(make_user("answered"), body="你好")
+    support_services.post_message(answered, boss, body="您好", as_staff=True)
     return {
         "to_ship": {to_ship.pk, asking.pk},  # paid, not shipped (a refund asked or not)
         "after_sale": {request.pk},
+        "support": {question.pk},  # a shopper waits for an answer
         "expiring": {expiring.pk},
         "applications": {application.pk},
         "withdrawals": {requested.pk},
         "low_stock": {low.pk},
-        "_not": (shipped, fresh, inactive_low),
+        "_not": (shipped, fresh, inactive_low, answered),
     }
 
 
@@ -332,6 +337,7 @@ def test_the_to_dos_show_on_the_page_with_their_links(client, boss, waiting):
     assert shown == {
         "to_ship": 2,
         "after_sale": 1,
+        "support": 1,
         "applications": 1,
         "withdrawals": 1,
         "low_stock": 1,
@@ -416,7 +422,7 @@ def test_the_page_costs_the_same_queries_whatever_the_history(
     ShippingSettings.get_solo()
     client.get(reverse("admin:index"))  # the session's and the admin's first reads
 
-    with django_assert_num_queries(26):
+    with django_assert_num_queries(27):
         response = client.get(reverse("admin:index"))
 
     assert page_card(response, "paid_orders").value == orders

@@ -15,17 +15,6 @@ from support.models import Attachment, Conversation, Message, ServiceSettings
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _private_storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "private")},
-        },
-    }
-
-
 @pytest.fixture
 def always_open(db):
     service = ServiceSettings.get_solo()

@@ -27,6 +27,7 @@ from marketing.demo import seed_coupons
 from marketing.demo_contests import seed_contests
 from marketing.demo_discounts import seed_discounts
 from reports.demo import seed_history
+from support.demo import seed_support
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - demo accounts only
 
@@ -266,6 +267,7 @@ class Command(BaseCommand):
             ("order history (dashboard)", seed_history),
             ("last period's evaluation", seed_evaluation),
             ("customer tags, notes and segments", seed_customers),
+            ("customer service", seed_support),
         ]
         for number, (name, step) in enumerate(steps, start=1):
             created = step()
