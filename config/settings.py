@@ -215,6 +215,10 @@ SUPPORT_MAX_PICTURE_BYTES = env.int("SUPPORT_MAX_PICTURE_BYTES", default=5 * 102
 # --- Email --------------------------------------------------------------------
 vars().update(env.email("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mall@example.com")
+# Seconds an SMTP step may take: shorter than the lease a notification's sender holds
+# (notifications.deliveries.LEASE), so a hung mail server never lets a second worker
+# send the same email.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- Notifications: site messages, email and SMS (notifications/) -------------
 # The SMS provider: "console" (prints, the default) or "aliyun" (Aliyun SMS).

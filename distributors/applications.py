@@ -6,15 +6,13 @@ rejecting twice (also concurrently) decides once.
 
 from datetime import datetime
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
 
 from notifications.models import Kind
-from notifications.services import notify
+from notifications.services import notify, sms_outcome
 
 from . import selectors
 from .models import Distributor, DistributorApplication, NetworkSettings
@@ -148,9 +146,6 @@ def _stamp_review(application, *, reviewer, note: str, now: datetime | None) -> 
 def _tell_decided(application: DistributorApplication) -> None:
     """Tell the applicant the decision (key application:<id>:decided), in its transaction."""
     approved = application.status == DistributorApplication.Status.APPROVED
-    # The SMS template (approved in the shop's language) takes the word for the outcome.
-    with translation.override(settings.LANGUAGE_CODE):
-        result = pgettext("sms", "approved") if approved else pgettext("sms", "declined")
     notify(
         application.user,
         Kind.APPLICATION_DECIDED,
@@ -158,5 +153,5 @@ def _tell_decided(application: DistributorApplication) -> None:
         context={"application": application, "approved": approved},
         link=reverse("distributors:dashboard" if approved else "distributors:join"),
         data={"application": application.pk},
-        sms_params={"name": application.name, "result": str(result)},
+        sms_params={"name": application.name, "result": sms_outcome(approved)},
     )

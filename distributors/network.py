@@ -53,9 +53,13 @@ def join_network(user, *, invite_code: str | None = None) -> Distributor:
         raise AlreadyDistributor(_("You are already a distributor."))
     parent = None
     if invite_code:
-        parent = Distributor.objects.filter(
-            invite_code=invite_code.strip().upper(), status=Distributor.Status.ACTIVE
-        ).first()
+        parent = (
+            Distributor.objects.filter(
+                invite_code=invite_code.strip().upper(), status=Distributor.Status.ACTIVE
+            )
+            .select_related("user__notification_settings")  # the recruiter is told
+            .first()
+        )
         if parent is None:
             raise UnknownInviteCode(_("This invite code does not exist."))
         if parent.user_id == user.pk:

@@ -4,7 +4,9 @@ A channel is a module with two functions:
 
     send(delivery) -> str          the provider's reference of what it sent; raises
                                    NotSent (nothing to send: skipped for good),
-                                   TemporaryFailure (try again later) or
+                                   TemporaryFailure (try again later),
+                                   Wait (nothing tried yet: try later, and it
+                                   was no attempt) or
                                    PermanentFailure (give up)
     was_sent(delivery) -> bool | None
                                    asks the provider whether a send with the
@@ -48,6 +50,12 @@ class TemporaryFailure(Exception):
     """The provider failed in a way worth retrying (timeout, 5xx, throttled)."""
 
 
+class Wait(TemporaryFailure):
+    """Not sent yet, and nothing was tried (the number's SMS rate limit for the minute):
+    released for the retry without counting as an attempt, so waiting never uses up
+    the attempts after which a delivery is given up (notifications.tasks.MAX_ATTEMPTS)."""
+
+
 class PermanentFailure(Exception):
     """The provider refused the message for good (bad number, unknown template)."""
 
@@ -84,8 +92,8 @@ def _finish(delivery: Delivery, status: str, **fields) -> None:
 def deliver(pk: int) -> str:
     """Send delivery `pk` unless it was sent, skipped or failed already; returns its status.
 
-    Raises TemporaryFailure (the row is released to PENDING) and Busy for the
-    task to retry.
+    Raises TemporaryFailure or Wait (the row is released to PENDING) and Busy for
+    the task to retry.
     """
     now = timezone.now()
     claim = _claim(pk, now)
@@ -109,6 +117,11 @@ def deliver(pk: int) -> str:
         logger.warning("delivery %s failed for good: %s", pk, exc)
         _finish(delivery, Delivery.Status.FAILED, reason=str(exc)[:300])
         return Delivery.Status.FAILED
+    except Wait as exc:
+        _finish(
+            delivery, Delivery.Status.PENDING, reason=str(exc)[:300], attempts=F("attempts") - 1
+        )
+        raise
     except TemporaryFailure as exc:
         # Released for the retry. A channel that can ask its provider does so itself
         # before a send whose delivery was attempted before (attempts > 1).

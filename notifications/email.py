@@ -18,7 +18,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -30,7 +30,13 @@ from .events import event
 from .models import Delivery, SiteMessage
 from .services import in_language
 
-__all__ = ["message_id", "render", "send", "was_sent"]
+__all__ = ["SEND_TIMEOUT", "message_id", "render", "send", "was_sent"]
+
+# Seconds the SMTP client waits on each step of a send (connect, each command) when
+# settings.EMAIL_TIMEOUT says nothing (Django's default waits forever): a dead mail
+# server fails the send well within deliveries.LEASE, before another worker may
+# take the delivery over and send it a second time.
+SEND_TIMEOUT = 10
 
 
 def _domain() -> str:
@@ -104,7 +110,11 @@ def send(delivery: Delivery) -> str:
     subject, text, html = render(delivery.message)
     reference = message_id(delivery)
     email = EmailMultiAlternatives(
-        subject, text, to=[delivery.address], headers={"Message-ID": reference}
+        subject,
+        text,
+        to=[delivery.address],
+        headers={"Message-ID": reference},
+        connection=get_connection(timeout=settings.EMAIL_TIMEOUT or SEND_TIMEOUT),
     )
     if html:
         email.attach_alternative(html, "text/html")

@@ -14,6 +14,7 @@ notification from a gateway never tells anyone twice.
 """
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,6 +22,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import translate_url
 from django.utils import timezone, translation
+from django.utils.translation import pgettext
 
 from accounts.models import mainland_mobile
 from core import outbox
@@ -54,6 +56,20 @@ def render_message(kind: str, context: dict, language: str) -> tuple[str, str]:
         rendered = render_to_string(f"notifications/{kind}.txt", context).strip()
     title, _newline, body = rendered.partition("\n")
     return " ".join(title.split())[:200], body.strip()
+
+
+def in_shop_language(words: Callable[[], object]) -> str:
+    """`words()` in the shop's language (settings.LANGUAGE_CODE), for an SMS parameter:
+    the provider's templates, which the parameters fill, are written and approved in it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(words())
+
+
+def sms_outcome(approved: bool) -> str:
+    """The word an SMS template takes for a decision: approved or declined (shop's language)."""
+    return in_shop_language(
+        lambda: pgettext("sms", "approved") if approved else pgettext("sms", "declined")
+    )
 
 
 def in_language(path: str, language: str) -> str:
@@ -123,10 +139,6 @@ def notify(
         for delivery in Delivery.objects.bulk_create(deliveries):
             outbox.enqueue(deliver, delivery.pk)
     return message
-
-
-def unread_count(user) -> int:
-    return SiteMessage.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
 def mark_read(user, message_ids=None) -> int:

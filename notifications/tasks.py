@@ -3,7 +3,8 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Left
 from django.utils import timezone
 
 from core import outbox
@@ -17,8 +18,12 @@ logger = logging.getLogger(__name__)
 # A delivery waiting this long lost its task (its retries ran out, or the enqueue
 # never reached a worker): longer than the broker's redelivery of a lost task.
 STUCK_AFTER = timedelta(minutes=10)
-# Attempts (claims) after which a delivery is given up as failed.
-MAX_ATTEMPTS = 8
+# Attempts (claims that tried to send: a Wait for the rate limit is none) after
+# which a delivery is given up as failed: three runs of `deliver` with all their
+# retries, the first and two the sweep starts once a run's retries ran out, so a
+# mail server or SMS provider away for half an hour delays messages and loses none.
+# (Equal to one run's claims, it would give up every run whose retries ran out.)
+MAX_ATTEMPTS = 3 * (1 + RETRY_POLICY["max_retries"])
 RESEND_BATCH = 500
 
 
@@ -62,7 +67,9 @@ def resend_stuck_deliveries(limit: int = RESEND_BATCH) -> int:
     """
     now = timezone.now()
     given_up = Delivery.objects.filter(stuck(now), attempts__gte=MAX_ATTEMPTS).update(
-        status=Delivery.Status.FAILED, reason=f"gave up after {MAX_ATTEMPTS} attempts"
+        status=Delivery.Status.FAILED,
+        # the last attempt's reason stays: it says why (the SMS provider silent, ...)
+        reason=Left(Concat(Value(f"gave up after {MAX_ATTEMPTS} attempts: "), "reason"), 300),
     )
     pks = list(
         Delivery.objects.filter(stuck(now), attempts__lt=MAX_ATTEMPTS)

@@ -9,11 +9,9 @@ in, unless they chose one in their settings.
 """
 
 from django.conf import settings
-from django.utils import translation
-from django.utils.translation import pgettext
 
 from notifications.models import Kind
-from notifications.services import notify
+from notifications.services import in_shop_language, notify, sms_outcome
 
 
 def _tell(order, kind: str, event: str, *, context=None, data=None, sms_params=None):
@@ -37,15 +35,8 @@ def paid(order):
     return _tell(order, Kind.ORDER_PAID, "paid")
 
 
-def _shop_words(words):
-    """`words()` in the shop's language: the provider's SMS templates, which SMS
-    parameters fill, are written (and approved) in it."""
-    with translation.override(settings.LANGUAGE_CODE):
-        return str(words())
-
-
 def shipped(order):
-    carrier = _shop_words(lambda: order.carrier_name)
+    carrier = in_shop_language(lambda: order.carrier_name)
     return _tell(
         order,
         Kind.ORDER_SHIPPED,
@@ -87,9 +78,7 @@ def refund_decided(order, *, after_sale=None, amount=None):
         data={"order": order.pk, **data},
         sms_params={
             "number": order.number,
-            "result": _shop_words(
-                lambda: pgettext("sms", "approved") if approved else pgettext("sms", "declined")
-            ),
+            "result": sms_outcome(approved),
             "amount": str(amount) if approved else "",
         },
         language=order.language,

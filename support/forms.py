@@ -11,9 +11,11 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .models import MAX_BODY
+from .pictures import ACCEPTED_FORMATS
 from .services import MAX_PICTURES
 
-ACCEPT = "image/jpeg,image/png,image/webp,image/gif"
+# The file picker's filter (support.pictures decides, whatever a file claims to be).
+ACCEPT = ",".join(f"image/{name.lower()}" for name in sorted(ACCEPTED_FORMATS))
 
 
 class MultiplePictureInput(forms.FileInput):
@@ -21,7 +23,8 @@ class MultiplePictureInput(forms.FileInput):
 
 
 class MultiplePictureField(forms.FileField):
-    """Any number of files under one name (the service decides how many may go)."""
+    """Any number of files under one name (the service decides how many may go); the
+    shopper's message and the staff reply (support.admin.forms) both use it."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("widget", MultiplePictureInput(attrs={"accept": ACCEPT}))

@@ -78,8 +78,8 @@ class Conversation(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     customer_unread = models.PositiveIntegerField(_("unread by the customer"), default=0)
     staff_unread = models.PositiveIntegerField(_("unread by staff"), default=0)
-    # When the shopper last had the conversation open (their page polls): a staff
-    # reply they see there is not also emailed.
+    # When the shopper last read replies unread till then (on the page or by its
+    # polls): a staff reply they saw there is not also emailed.
     customer_seen_at = models.DateTimeField(_("customer last seen"), null=True, blank=True)
     # The last automatic answer outside opening hours (one per wait).
     auto_replied_at = models.DateTimeField(_("auto-replied at"), null=True, blank=True)

@@ -5,7 +5,9 @@ the size limits, whatever its name or declared type says. It is then re-encoded
 (turned upright by its EXIF orientation, at most MAX_SIDE pixels on its longer
 side, as WebP like the product thumbnails): the stored file is one we wrote,
 with no EXIF left (a phone photo's GPS position stays on the phone) and no
-bytes of the upload beyond its pixels.
+bytes of the upload beyond its pixels. Transparency is kept (an alpha channel, a
+palette's or a PNG's transparent colour), 16-bit grey is scaled to 8 bits rather
+than clipped, and an animated GIF or WebP keeps its first frame.
 """
 
 from dataclasses import dataclass
@@ -75,23 +77,36 @@ def _prepare_one(upload) -> PreparedPicture:
     not_a_picture = PictureRefused(
         _("%(name)s is not a picture (JPEG, PNG, WebP or GIF).") % {"name": name}
     )
+    too_many_pixels = PictureRefused(_("%(name)s has too many pixels.") % {"name": name})
     upload.seek(0)
     try:
         with Image.open(upload) as probe:
             if probe.format not in ACCEPTED_FORMATS:
                 raise not_a_picture
             if probe.width * probe.height > MAX_PIXELS:
-                raise PictureRefused(_("%(name)s has too many pixels.") % {"name": name})
+                raise too_many_pixels
             probe.verify()
         upload.seek(0)
         with Image.open(upload) as source:
             picture = ImageOps.exif_transpose(source)
             picture.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # so many pixels that Pillow will not even open it
+        raise too_many_pixels from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise not_a_picture from None
-    if picture.mode not in ("RGB", "RGBA"):
-        picture = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
+    picture = _rgb_or_rgba(picture)
     picture.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     buffer = BytesIO()
     picture.save(buffer, FORMAT, quality=QUALITY, method=4)
     return PreparedPicture(buffer.getvalue(), picture.width, picture.height)
+
+
+def _rgb_or_rgba(picture: Image.Image) -> Image.Image:
+    """The picture in a mode WebP stores as it looks: RGBA when anything in it is
+    transparent (a palette's or PNG's transparent colour too, not only an alpha
+    channel), else RGB; 16-bit grey is scaled to 8 bits first (converting it
+    directly clips everything above 255 to white)."""
+    if picture.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+        picture = picture.convert("I").point(lambda value: value / 256).convert("L")
+    mode = "RGBA" if picture.has_transparency_data else "RGB"
+    return picture if picture.mode == mode else picture.convert(mode)

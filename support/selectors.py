@@ -20,23 +20,27 @@ EXCERPT = 60  # characters of the last message shown in the list
 # The stored picture's format -> the Content-Type it is served with.
 CONTENT_TYPES = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
 
-VIEW_PERMISSION = "support.view_conversation"
+# Staff read conversations (and their pictures) with either; the admin's
+# has_view_or_change_permission asks the same.
+READ_PERMISSIONS = ("support.view_conversation", "support.change_conversation")
+
+
+def with_last_message(conversations: QuerySet[Conversation], *, chars: int) -> QuerySet:
+    """`conversations` each with `last_body` (the first chars + 1 characters of its last
+    message, so a template can tell it was cut; empty for pictures only) and
+    `last_sender`: two subqueries in the same query, for the shop's list and the inbox."""
+    last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-pk")
+    return conversations.annotate(
+        last_body=Subquery(last.annotate(excerpt=Left("body", chars + 1)).values("excerpt")[:1]),
+        last_sender=Subquery(last.values("sender")[:1]),
+    )
 
 
 def conversations_of(customer) -> QuerySet[Conversation]:
     """The shopper's conversations, newest first, each with `last_body` (the start of
     its last message; empty for pictures only), in one query with their orders."""
-    last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-pk")
-    return (
-        Conversation.objects.filter(customer=customer)
-        .select_related("order")
-        .annotate(
-            last_body=Subquery(
-                last.annotate(excerpt=Left("body", EXCERPT + 1)).values("excerpt")[:1]
-            ),
-        )
-        .order_by("-last_message_at", "-pk")
-    )
+    mine = Conversation.objects.filter(customer=customer).select_related("order")
+    return with_last_message(mine, chars=EXCERPT).order_by("-last_message_at", "-pk")
 
 
 def conversation_of(customer, pk) -> Conversation:
@@ -106,9 +110,14 @@ def attachment_for(user, pk) -> Attachment:
     """A picture for its conversation's shopper or staff allowed to read conversations;
     Attachment.DoesNotExist for anyone else (the same answer as for no such picture)."""
     attachment = Attachment.objects.select_related("message__conversation").get(pk=pk)
-    if attachment.message.conversation.customer_id == user.pk or user.has_perm(VIEW_PERMISSION):
+    if attachment.message.conversation.customer_id == user.pk or may_read_any(user):
         return attachment
     raise Attachment.DoesNotExist
+
+
+def may_read_any(user) -> bool:
+    """Whether `user` is staff allowed to read every conversation."""
+    return user.is_staff and any(user.has_perm(permission) for permission in READ_PERMISSIONS)
 
 
 def content_type_of(attachment: Attachment) -> str:

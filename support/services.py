@@ -9,6 +9,7 @@ nothing, not even the text beside it.
 
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -86,20 +87,25 @@ def is_open_now(at: datetime | None = None, service: ServiceSettings | None = No
     return now >= service.opens_at or now < service.closes_at  # open over midnight
 
 
-def _clean_body(body: str) -> str:
+def _checked(body: str, files) -> tuple[str, list[pictures.PreparedPicture]]:
+    """The message's text (stripped) and its pictures re-encoded, before anything is
+    locked or stored; EmptyMessage, MessageTooLong or PictureRefused otherwise."""
     body = (body or "").strip()
     if len(body) > MAX_BODY:
         raise MessageTooLong()
-    return body
+    prepared = pictures.prepare(files, limit=MAX_PICTURES)
+    if not body and not prepared:
+        raise EmptyMessage()
+    return body, prepared
 
 
-@transaction.atomic
 def start_conversation(customer, *, body: str, files=(), order=None, after_sale=None):
     """Open a conversation with its first message; returns the conversation.
 
     An order or after-sale request must be the customer's (NotYours otherwise).
     An open conversation about the same order or request is reused, so a second
-    "ask about this order" continues it instead of starting another.
+    "ask about this order" continues it instead of starting another; the customer's
+    row is locked first, so two starts at once (a double click) make one conversation.
     """
     if after_sale is not None:
         order = after_sale.order
@@ -111,49 +117,50 @@ def start_conversation(customer, *, body: str, files=(), order=None, after_sale=
         topic = Conversation.Topic.ORDER
     else:
         topic = Conversation.Topic.GENERAL
-    body = _clean_body(body)
-    prepared = pictures.prepare(files, limit=MAX_PICTURES)
-    if not body and not prepared:
-        raise EmptyMessage()
-    conversation = (
-        Conversation.objects.select_for_update()
-        .filter(
-            customer=customer,
-            status=Conversation.Status.OPEN,
-            topic=topic,
-            order=order,
-            after_sale=after_sale,
+    body, prepared = _checked(body, files)
+    with transaction.atomic():
+        # FOR NO KEY UPDATE: it still lets the messages' and orders' foreign keys to
+        # the customer be checked meanwhile (a plain FOR UPDATE would wait for them,
+        # and a post into the reused conversation could then deadlock with this start).
+        customers = get_user_model().objects.select_for_update(no_key=True)
+        list(customers.filter(pk=customer.pk).values("pk"))
+        conversation = (
+            Conversation.objects.select_for_update()
+            .filter(
+                customer=customer,
+                status=Conversation.Status.OPEN,
+                topic=topic,
+                order=order,
+                after_sale=after_sale,
+            )
+            .order_by("-pk")
+            .first()
         )
-        .order_by("-pk")
-        .first()
-    )
-    if conversation is None:
-        conversation = Conversation.objects.create(
-            customer=customer, topic=topic, order=order, after_sale=after_sale
-        )
-    _post(conversation, Message.Sender.CUSTOMER, customer, body, prepared)
-    return conversation
+        if conversation is None:
+            conversation = Conversation.objects.create(
+                customer=customer, topic=topic, order=order, after_sale=after_sale
+            )
+        _post(conversation, Message.Sender.CUSTOMER, customer, body, prepared)
+        return conversation
 
 
-@transaction.atomic
 def post_message(conversation: Conversation, author, *, body: str, files=(), as_staff: bool):
     """Add a message from the customer (as_staff False) or from staff; returns it.
 
     A customer writing into a closed conversation reopens it; staff must reopen
     it first. Raises EmptyMessage, MessageTooLong or a picture's refusal
-    (pictures.PictureRefused), storing nothing.
+    (pictures.PictureRefused), storing nothing. The pictures are re-encoded before
+    the conversation's row is locked, so its polls do not wait for Pillow.
     """
-    conversation = locked(conversation)
-    body = _clean_body(body)
-    prepared = pictures.prepare(files, limit=MAX_PICTURES)
-    if not body and not prepared:
-        raise EmptyMessage()
-    if not conversation.is_open:
-        if as_staff:
-            raise ConversationClosed()
-        _reopen(conversation)
-    sender = Message.Sender.STAFF if as_staff else Message.Sender.CUSTOMER
-    return _post(conversation, sender, author, body, prepared)
+    body, prepared = _checked(body, files)
+    with transaction.atomic():
+        conversation = locked(conversation)
+        if not conversation.is_open:
+            if as_staff:
+                raise ConversationClosed()
+            _reopen(conversation)
+        sender = Message.Sender.STAFF if as_staff else Message.Sender.CUSTOMER
+        return _post(conversation, sender, author, body, prepared)
 
 
 def _post(conversation: Conversation, sender: str, author, body: str, prepared) -> Message:
@@ -205,17 +212,18 @@ def _answer_outside_hours(conversation: Conversation, now: datetime) -> None:
 
 
 def mark_read(conversation: Conversation, *, by_staff: bool) -> None:
-    """The reader's side has seen everything (one UPDATE, only when something was unread).
-    The shopper's visit is also stamped, so their seen replies are not emailed."""
+    """The reader's side has seen everything: one UPDATE, which writes only when
+    something was unread (the pages poll every few seconds). The shopper's reading is
+    also stamped, so the replies they saw are not emailed (notify_unseen_reply)."""
     if by_staff:
         Conversation.objects.filter(pk=conversation.pk, staff_unread__gt=0).update(staff_unread=0)
         conversation.staff_unread = 0
     else:
         now = timezone.now()
-        Conversation.objects.filter(pk=conversation.pk).update(
+        Conversation.objects.filter(pk=conversation.pk, customer_unread__gt=0).update(
             customer_unread=0, customer_seen_at=now
         )
-        conversation.customer_unread, conversation.customer_seen_at = 0, now
+        conversation.customer_unread = 0
 
 
 @transaction.atomic

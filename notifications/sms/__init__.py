@@ -10,9 +10,10 @@ by the backend settings.SMS_BACKEND names: "console" (printed, the default) or
 - the number's rate limit (settings.SMS_RATE_LIMITS, Aliyun's own by default:
   1 a minute, 5 an hour, 10 a day) counts the SMS sent to it in each window:
   over the hour or day limit the SMS is not sent (NotSent: it would be stale
-  by the time it may go); over the minute limit it waits (TemporaryFailure:
-  the task tries again). Two SMS to one number at the same instant may both
-  pass; the provider's own limit (a TemporaryFailure too) is the backstop.
+  by the time it may go); over the minute limit it waits (Wait: the task, or
+  the resend sweep after its retries, tries again; waiting is no attempt).
+  Two SMS to one number at the same instant may both pass; the provider's own
+  limit (a TemporaryFailure) is the backstop.
 - a delivery tried before (a timeout leaves it unknown whether the SMS went
   out) asks the provider by OutId first, so a retry never sends twice.
 
@@ -30,7 +31,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from notifications.deliveries import NotSent, PermanentFailure, TemporaryFailure
+from notifications.deliveries import NotSent, PermanentFailure, Wait
 from notifications.models import Channel, Delivery
 from notifications.services import valid_phone
 
@@ -72,8 +73,8 @@ def backend() -> SmsBackend:
 
 
 def check_rate_limit(phone: str, *, now=None) -> None:
-    """Raise NotSent (over the hour or day limit) or TemporaryFailure (over the minute
-    limit) when `phone` got its most SMS allowed; one query on delivery_rate_limit."""
+    """Raise NotSent (over the hour or day limit) or Wait (over the minute limit) when
+    `phone` got its most SMS allowed; one query on delivery_rate_limit."""
     limits = {
         window: count
         for window, count in settings.SMS_RATE_LIMITS.items()
@@ -92,7 +93,7 @@ def check_rate_limit(phone: str, *, now=None) -> None:
     for window in sorted(limits, key=lambda window: window not in FINAL_WINDOWS):
         if counts[window] >= limits[window]:
             reason = OVER_LIMIT[window] % {"count": limits[window]}
-            raise NotSent(reason) if window in FINAL_WINDOWS else TemporaryFailure(reason)
+            raise NotSent(reason) if window in FINAL_WINDOWS else Wait(reason)
 
 
 def _template(delivery: Delivery) -> str:
@@ -128,8 +129,8 @@ def send(delivery: Delivery) -> str:
     """Send the delivery's SMS once; returns the provider's reference (Aliyun's BizId).
 
     Raises NotSent (a number that is no mobile, no template for the kind, over the
-    hour or day limit), TemporaryFailure (over the minute limit, the provider busy
-    or silent) or PermanentFailure (the provider refused the SMS).
+    hour or day limit), Wait (over the minute limit), TemporaryFailure (the provider
+    busy or silent) or PermanentFailure (the provider refused the SMS).
     """
     phone = delivery.address
     if not valid_phone(phone):

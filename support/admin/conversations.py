@@ -15,8 +15,8 @@ Every write goes through support.services.
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Concat, Left
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models.functions import Concat
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -178,18 +178,12 @@ class ConversationAdmin(ObjectViewsMixin, admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-pk")
-        return (
+        conversations = (
             super()
             .get_queryset(request)
-            .annotate(
-                last_body=Subquery(
-                    last.annotate(excerpt=Left("body", EXCERPT + 1)).values("excerpt")[:1]
-                ),
-                last_sender=Subquery(last.values("sender")[:1]),
-                customer_name=Concat("customer__last_name", "customer__first_name"),
-            )
+            .annotate(customer_name=Concat("customer__last_name", "customer__first_name"))
         )
+        return selectors.with_last_message(conversations, chars=EXCERPT)
 
     # --- the inbox's columns -------------------------------------------------------
 
@@ -504,8 +498,10 @@ class ConversationAdmin(ObjectViewsMixin, admin.ModelAdmin):
 
     def poll_view(self, request, pk):
         """The messages after ?after=<id> as HTML fragments, and the conversation's state:
-        four queries however many messages arrived (the conversation, the messages and
-        their pictures, marking them read)."""
+        four queries however many messages arrived (the conversation, marking it read,
+        the messages and their pictures). Marked read before the messages are read, so
+        a customer's message arriving in between is shown by this poll or stays unread
+        for the next: never cleared unseen."""
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         try:
@@ -513,8 +509,8 @@ class ConversationAdmin(ObjectViewsMixin, admin.ModelAdmin):
         except ValueError:
             after = 0
         conversation = self.conversation_or_404(pk)
-        new = selectors.messages_of(conversation, after=after)
         services.mark_read(conversation, by_staff=True)
+        new = selectors.messages_of(conversation, after=after)
         return JsonResponse(
             {
                 "messages": [

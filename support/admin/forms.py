@@ -5,23 +5,9 @@ from django.contrib.admin import widgets as admin_widgets
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from ..forms import ACCEPT, MultiplePictureField, MultiplePictureInput
 from ..models import MAX_BODY, ServiceSettings
-from ..pictures import ACCEPTED_FORMATS
 from ..services import MAX_PICTURES
-
-
-class MultiplePictureInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultiplePictureField(forms.FileField):
-    """Any number of files under one name; support.pictures checks each one and how many."""
-
-    widget = MultiplePictureInput
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, list | tuple) else [data]
-        return [super(MultiplePictureField, self).clean(file, initial) for file in files if file]
 
 
 class ReplyForm(forms.Form):
@@ -47,7 +33,7 @@ class ReplyForm(forms.Form):
         help_text=_("Up to %(max)s pictures: JPEG, PNG, WebP or GIF.") % {"max": MAX_PICTURES},
         widget=MultiplePictureInput(
             attrs={
-                "accept": ",".join(f"image/{name.lower()}" for name in sorted(ACCEPTED_FORMATS)),
+                "accept": ACCEPT,
                 "data-max": MAX_PICTURES,
                 "id": "support-reply-pictures",
             }

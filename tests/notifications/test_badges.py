@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core.task_policy import RETRY_POLICY
 from notifications import deliveries
 from notifications.models import Delivery, Kind, SiteMessage
 from notifications.services import notify
@@ -184,13 +185,43 @@ def test_a_sender_that_died_is_taken_over_after_its_lease(
     assert status(alive) == Delivery.Status.SENDING
 
 
+@pytest.mark.timeout(60)
+def test_a_delivery_whose_retries_ran_out_is_sent_again_but_not_one_retried_now(
+    shopper, django_capture_on_commit_callbacks
+):
+    # given: two deliveries released after temporary failures (PENDING): one whose task
+    # used up all its retries long ago, one whose next retry is still to come
+    now = timezone.now()
+    a_whole_run = 1 + RETRY_POLICY["max_retries"]
+    ran_out = email_delivery(
+        shopper,
+        1,
+        age=timedelta(hours=1),
+        claimed_at=now - timedelta(minutes=11),
+        attempts=a_whole_run,
+    )
+    retrying = email_delivery(
+        shopper, 2, age=timedelta(hours=1), claimed_at=now - timedelta(minutes=1), attempts=2
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert resend_stuck_deliveries() == 1
+
+    assert status(ran_out) == Delivery.Status.SENT
+    assert status(retrying) == Delivery.Status.PENDING
+    assert len(mail.outbox) == 1
+
+
 def test_a_delivery_tried_too_often_is_given_up(shopper, django_capture_on_commit_callbacks):
-    hopeless = email_delivery(shopper, 1, age=timedelta(hours=2), attempts=MAX_ATTEMPTS)
+    hopeless = email_delivery(
+        shopper, 1, age=timedelta(hours=2), attempts=MAX_ATTEMPTS, reason="421 busy"
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         assert resend_stuck_deliveries() == 0
 
     assert status(hopeless) == Delivery.Status.FAILED
+    assert hopeless.reason == f"gave up after {MAX_ATTEMPTS} attempts: 421 busy"
     assert mail.outbox == []
 
 

@@ -120,6 +120,25 @@ def test_a_link_off_the_site_is_never_followed(signed_in, shopper):
     assert "evil.example" not in response.get("Location", "")
 
 
+def test_a_reason_bearing_markup_is_shown_as_text(signed_in, shopper):
+    # given: a rejection whose reason (typed by staff, stored as plain text) holds markup
+    withdrawal = SimpleNamespace(pk=7, amount=Decimal("6.00"))
+    message = notify(
+        shopper,
+        Kind.WITHDRAWAL_REJECTED,
+        key="withdrawal:7:rejected",
+        context={"withdrawal": withdrawal, "reason": "<script>alert(1)</script> & more"},
+    )
+    assert "<script>alert(1)</script> & more" in message.body
+
+    centre = signed_in.get(reverse("notifications:list")).content.decode()
+    page = signed_in.get(reverse("notifications:open", args=[message.pk])).content.decode()
+
+    for html in (centre, page):
+        assert "<script>alert(1)" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
+
+
 def test_another_persons_message_is_not_found_and_stays_unread(signed_in, make_user):
     theirs = order_placed(make_user("someone"), 1)
 

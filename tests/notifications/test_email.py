@@ -282,5 +282,24 @@ def test_a_refused_recipient_fails_for_good(shopper, smtp, error):
     assert deliveries.deliver(delivery.pk) == Delivery.Status.FAILED  # not tried again
 
 
+@pytest.mark.parametrize(("configured", "waited"), [(None, channel.SEND_TIMEOUT), (5, 5)])
+def test_a_silent_mail_server_fails_the_send_within_the_lease(
+    shopper, settings, monkeypatch, configured, waited
+):
+    from django.core.mail.backends import smtp
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_TIMEOUT = configured
+    timeouts = []
+    monkeypatch.setattr(
+        smtp.EmailBackend, "send_messages", lambda self, messages: timeouts.append(self.timeout)
+    )
+
+    channel.send(email_of(told(shopper)))
+
+    assert timeouts == [waited]
+    assert waited < deliveries.LEASE.total_seconds() / 2
+
+
 def test_email_cannot_be_asked_whether_it_went(shopper):
     assert channel.was_sent(email_of(told(shopper))) is None

@@ -339,6 +339,24 @@ def test_a_rejected_application_tells_the_reason(make_user, staff):
     assert "Reason: 资料不全" in message.body
 
 
+@pytest.mark.usefixtures("reviewed")
+def test_the_sms_words_of_a_decision_are_the_shops_whatever_the_readers_language(
+    make_user, staff, paid, shopper
+):
+    erin = make_user("erin")
+    reads(erin, "en")
+    reads(shopper, "en")
+    applications.reject_application(apply(erin), reviewer=staff, note="资料不全")
+    request = aftersale.request_refund(
+        paid, user=shopper, kind=AfterSaleRequest.Kind.WHOLE_ORDER, reason="changed_mind"
+    )
+    aftersale.approve(request, actor=staff)
+
+    # the provider's templates are approved in the shop's language (Chinese)
+    assert only(erin, Kind.APPLICATION_DECIDED).data["sms"]["result"] == "未通过"
+    assert only(shopper, Kind.REFUND_DECIDED).data["sms"]["result"] == "通过"
+
+
 @pytest.fixture
 def silver_and_gold(db):
     made = {}
@@ -417,3 +435,33 @@ def test_no_email_for_a_person_without_an_address(
 
     assert mail.outbox == []
     assert len(inbox(shopper, Kind.ORDER_PLACED)) == 1
+
+
+# --- cost ------------------------------------------------------------------------------
+
+
+def test_telling_costs_a_fixed_number_of_queries_and_a_repeat_one(
+    shopper, settings, django_assert_num_queries
+):
+    from types import SimpleNamespace
+
+    from config.celery import app as celery_app
+    from notifications.services import notify
+
+    settings.SMS_TEMPLATES = {Kind.ORDER_SHIPPED: "SMS_1"}
+    shopper.phone = "13800138000"
+    # the deliveries' tasks go through the outbox, as in production (sent after commit;
+    # the _eager_celery fixture puts eager mode back)
+    celery_app.conf.task_always_eager = False
+    order = SimpleNamespace(number="N1", carrier_name="顺丰速运", tracking_number="SF1")
+
+    def tell():
+        return notify(shopper, Kind.ORDER_SHIPPED, key="order:1:shipped", context={"order": order})
+
+    # the person's settings, the message's get-or-create (4), both deliveries in one
+    # insert, and an outbox row for each of them
+    with django_assert_num_queries(8):
+        message = tell()
+    assert message.deliveries.count() == 2
+    with django_assert_num_queries(1):  # the message found (settings read before): no more
+        assert tell() is None

@@ -16,6 +16,7 @@ from notifications.deliveries import PermanentFailure, TemporaryFailure
 from notifications.models import Delivery
 from notifications.sms import checks
 from notifications.sms.aliyun import AliyunBackend
+from notifications.tasks import MAX_ATTEMPTS, resend_stuck_deliveries
 from tests.notifications.sms_fixtures import *  # noqa: F403 - the fixtures
 from tests.notifications.sms_fixtures import PHONE, SIGN_NAME, TEMPLATE_CODE
 
@@ -173,6 +174,34 @@ def test_a_second_sms_within_a_minute_waits_and_goes_after_it(
     Delivery.objects.filter(pk=earlier.pk).update(sent_at=timezone.now() - timedelta(seconds=61))
     assert delivered(delivery).status == Delivery.Status.SENT
     assert len(fake_aliyun_sms.sent) == 1
+
+
+def test_waiting_for_the_minute_is_no_attempt_so_the_sms_is_never_given_up_for_it(
+    fake_aliyun_sms, make_sms_delivery, settings, django_capture_on_commit_callbacks
+):
+    settings.SMS_RATE_LIMITS = {"minute": 1}
+    earlier = sent_before(make_sms_delivery, timedelta(seconds=30))
+    delivery = make_sms_delivery()
+    # given: more retries within the minute than a delivery has attempts
+    for _retry in range(MAX_ATTEMPTS + 1):
+        with pytest.raises(deliveries.Wait):
+            deliveries.deliver(delivery.pk)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.PENDING, 0)
+
+    # when: the task's retries ran out long ago and the minute has passed
+    Delivery.objects.filter(pk=delivery.pk).update(
+        created_at=timezone.now() - timedelta(minutes=30),
+        claimed_at=timezone.now() - timedelta(minutes=20),
+    )
+    Delivery.objects.filter(pk=earlier.pk).update(sent_at=timezone.now() - timedelta(minutes=20))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert resend_stuck_deliveries() == 1
+
+    # then: the sweep sent it, without asking Aliyun first (nothing was tried before)
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.SENT
+    assert [r.headers.get("x-acs-action") for r in fake_aliyun_sms.requests] == ["SendSms"]
 
 
 def test_over_the_hourly_limit_the_sms_is_not_sent_and_says_why(

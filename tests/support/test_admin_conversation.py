@@ -299,6 +299,23 @@ def test_a_closed_conversation_offers_reopening_instead_of_a_reply(client, agent
     assert Message.objects.filter(sender=Message.Sender.STAFF).count() == 0
 
 
+def test_a_reply_to_a_conversation_closed_meanwhile_keeps_its_text_and_says_why(
+    client, agent, conversation
+):
+    # given the reply box open while another staff member closes the conversation
+    client.force_login(agent)
+    client.get(page(conversation))
+    services.close(conversation)
+
+    # when the reply is sent
+    response = client.post(url("reply", conversation), {"body": "您好，我查一下物流"})
+
+    # then it is refused on the form, with what was typed
+    assert "The reply was not sent:" in response.text
+    assert "您好，我查一下物流</textarea>" in response.text
+    assert Message.objects.filter(sender=Message.Sender.STAFF).count() == 0
+
+
 # --- assigning, closing, reopening --------------------------------------------------------
 
 
@@ -389,6 +406,47 @@ def test_the_poll_brings_the_new_messages_as_html_and_marks_them_read(
     # nothing new: nothing sent
     again = client.get(url("poll", conversation), {"after": data["last_id"]}).json()
     assert again["messages"] == [] and again["last_id"] == data["last_id"]
+
+
+def test_a_message_arriving_during_a_poll_is_shown_or_stays_unread(
+    client, agent, customer, conversation, monkeypatch
+):
+    client.force_login(agent)
+    seen = Message.objects.get().pk
+    mark_read = services.mark_read
+
+    def customer_writes_meanwhile(conversation, **kwargs):
+        services.post_message(conversation, customer, body="在吗？", as_staff=False)
+        mark_read(conversation, **kwargs)
+
+    monkeypatch.setattr(services, "mark_read", customer_writes_meanwhile)
+    data = client.get(url("poll", conversation), {"after": seen}).json()
+
+    shown = any("在吗？" in message["html"] for message in data["messages"])
+    assert shown or Conversation.objects.get().staff_unread == 1
+
+
+def test_script_in_messages_names_and_canned_replies_is_shown_as_text(
+    client, agent, make_user, order
+):
+    script = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    shopper = make_user("mallory", first_name=script, last_name=script)
+    conversation = services.start_conversation(shopper, body=script)
+    CannedReply.objects.create(title=script, body=script)
+    services.post_message(conversation, agent, body=script, as_staff=True)
+    client.force_login(agent)
+
+    polled = client.get(url("poll", conversation), {"after": 0}).json()["messages"]
+    pages = {
+        "inbox": client.get(reverse("admin:support_conversation_changelist")).text,
+        "page": client.get(page(conversation)).text,
+        "poll": "".join(message["html"] for message in polled),
+    }
+
+    for name, html in pages.items():
+        assert "<script>alert" not in html and "<img src=x" not in html, name
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, name
+    assert 'data-body="&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img' in pages["page"]
 
 
 POLL_QUERIES = 8  # session, user, permissions (2), conversation, messages, pictures, mark read

@@ -217,3 +217,58 @@ def test_messages_posted_at_once_are_all_counted(shopper, always_open):
 
     conversation.refresh_from_db()
     assert conversation.staff_unread == 9 == conversation.messages.count()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_starts_at_once_make_one_conversation(shopper, always_open):
+    # a double click on "send" of the new-conversation page
+    barrier = threading.Barrier(4)
+
+    def start(number):
+        try:
+            barrier.wait(timeout=10)
+            services.start_conversation(shopper, body=f"请问 {number}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    conversation = Conversation.objects.get(customer=shopper)
+    assert conversation.messages.count() == 4 == conversation.staff_unread
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_start_and_a_post_into_the_same_conversation_at_once_do_not_deadlock(
+    shopper, always_open
+):
+    conversation = services.start_conversation(shopper, body="第一条")
+    barrier = threading.Barrier(6)
+    failures = []
+
+    def write(number):
+        try:
+            barrier.wait(timeout=10)
+            if number % 2:
+                services.start_conversation(shopper, body=f"再问 {number}")
+            else:
+                services.post_message(conversation, shopper, body=f"补充 {number}", as_staff=False)
+        except Exception as error:  # a deadlock would surface here
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert failures == []
+    assert Conversation.objects.filter(customer=shopper).count() == 1
+    assert Message.objects.filter(conversation=conversation).count() == 7

@@ -52,6 +52,17 @@ def test_the_poll_reads_the_replies_only_when_the_tab_is_in_view(
     assert conversation.customer_seen_at is not None
 
 
+def test_polling_with_nothing_unread_writes_nothing(signed_in, conversation, support_staff):
+    # the page polls every few seconds: only a poll that reads something writes
+    services.post_message(conversation, support_staff, body="您好", as_staff=True)
+    poll(signed_in, conversation, after=0, seen=1)  # reads the reply
+    read_at = Conversation.objects.get(pk=conversation.pk).customer_seen_at
+
+    poll(signed_in, conversation, after=0, seen=1)
+
+    assert Conversation.objects.get(pk=conversation.pk).customer_seen_at == read_at
+
+
 def test_a_conversation_closed_by_staff_asks_for_a_rating_through_the_poll(signed_in, conversation):
     assert "state_html" not in poll(signed_in, conversation, after=0, state="open").json()
 

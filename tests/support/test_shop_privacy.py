@@ -101,9 +101,19 @@ def test_staff_who_may_read_conversations_see_pictures_other_staff_do_not(
     url = reverse("support:attachment", args=[picture.pk])
     reader = make_user("reader", is_staff=True)
     reader.user_permissions.add(Permission.objects.get(codename="view_conversation"))
+    answerer = make_user("answerer", is_staff=True)  # change without view: the admin reads too
+    answerer.user_permissions.add(Permission.objects.get(codename="change_conversation"))
     clerk = make_user("clerk", is_staff=True)  # staff, but not customer service
+    former = make_user("former", is_staff=False)  # the permission left on someone not staff
+    former.user_permissions.add(Permission.objects.get(codename="view_conversation"))
 
-    for member, status in ((support_staff, 200), (reader, 200), (clerk, 404)):
+    for member, status in (
+        (support_staff, 200),
+        (reader, 200),
+        (answerer, 200),
+        (clerk, 404),
+        (former, 404),
+    ):
         client.force_login(member)
         assert client.get(url).status_code == status, member
 

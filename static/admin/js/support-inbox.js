@@ -17,7 +17,9 @@
     }
 
     // Ask `url` every `interval` ms while the tab is visible; `apply` gets the JSON.
-    // A failed or non-JSON answer (signed out: the login page) stops the polling.
+    // An answer that will not change by asking again stops the polling: a page that
+    // is not JSON (signed out: the login page), 403 or 404. A server error (a restart
+    // behind the proxy) or a network blip is tried again at the next tick.
     function poll(url, interval, apply) {
         let stopped = false;
         let busy = false;
@@ -32,11 +34,11 @@
                     credentials: "same-origin",
                 });
                 const type = response.headers.get("Content-Type") || "";
-                if (!response.ok || !type.includes("application/json")) {
+                if (response.ok && type.includes("application/json")) {
+                    apply(await response.json());
+                } else if (response.ok || response.status === 403 || response.status === 404) {
                     stopped = true;
-                    return;
                 }
-                apply(await response.json());
             } catch (error) {
                 // a network blip: try again at the next tick
             } finally {
