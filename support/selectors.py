@@ -49,19 +49,21 @@ def conversation_of(customer, pk) -> Conversation:
     return Conversation.objects.select_related("order", "after_sale").get(pk=pk, customer=customer)
 
 
+def open_conversations_about(customer, order=None, after_sale=None) -> QuerySet[Conversation]:
+    """The shopper's open conversations about this subject (an order, an after-sale
+    request, or neither), newest first: a new message about it continues the first."""
+    return Conversation.objects.filter(
+        customer=customer,
+        status=Conversation.Status.OPEN,
+        order=order if after_sale is None else after_sale.order,
+        after_sale=after_sale,
+    ).order_by("-pk")
+
+
 def open_conversation_about(customer, order=None, after_sale=None) -> Conversation | None:
-    """The shopper's open conversation a new message about this subject would continue
+    """The conversation a new message about this subject would continue
     (``services.start_conversation`` reuses it)."""
-    return (
-        Conversation.objects.filter(
-            customer=customer,
-            status=Conversation.Status.OPEN,
-            order=order if after_sale is None else after_sale.order,
-            after_sale=after_sale,
-        )
-        .order_by("-pk")
-        .first()
-    )
+    return open_conversations_about(customer, order, after_sale).first()
 
 
 def may_rate(conversation: Conversation) -> bool:

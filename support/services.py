@@ -21,7 +21,7 @@ from core.models import localized
 from notifications.models import Kind
 from notifications.services import notify
 
-from . import pictures
+from . import pictures, selectors
 from .models import MAX_BODY, Attachment, Conversation, Message, ServiceSettings
 
 # How long a staff reply may stay unseen before the shopper is told by email
@@ -125,15 +125,8 @@ def start_conversation(customer, *, body: str, files=(), order=None, after_sale=
         customers = get_user_model().objects.select_for_update(no_key=True)
         list(customers.filter(pk=customer.pk).values("pk"))
         conversation = (
-            Conversation.objects.select_for_update()
-            .filter(
-                customer=customer,
-                status=Conversation.Status.OPEN,
-                topic=topic,
-                order=order,
-                after_sale=after_sale,
-            )
-            .order_by("-pk")
+            selectors.open_conversations_about(customer, order, after_sale)
+            .select_for_update()
             .first()
         )
         if conversation is None:

@@ -84,6 +84,24 @@ def support_staff(make_user):
 
 
 @pytest.fixture
+def english(settings):
+    """Labels and messages asserted in English (the admin tests)."""
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def staff(make_user):
+    """A staff member with the given permissions: staff("view_conversation", ...)."""
+
+    def make(*codenames, username="agent", **extra):
+        user = make_user(username, is_staff=True, **extra)
+        user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+        return user
+
+    return make
+
+
+@pytest.fixture
 def conversation(customer, always_open):
     """The customer's open conversation with their first message."""
     return services.start_conversation(customer, body="你好，请问白酒怎么保存？")

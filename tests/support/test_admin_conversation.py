@@ -7,7 +7,6 @@ from decimal import Decimal
 from io import BytesIO
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
@@ -19,25 +18,7 @@ from support.models import Attachment, CannedReply, Conversation, Message
 
 # Pictures go to a tmp private storage (tests/support/conftest.py, autouse); customer
 # service is open round the clock (always_open): no automatic answers unless asked.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("always_open")]
-
-
-@pytest.fixture(autouse=True)
-def _english(settings):
-    """Labels and messages are asserted in English (the lead translates them)."""
-    settings.LANGUAGE_CODE = "en"
-
-
-@pytest.fixture
-def staff(make_user):
-    """A staff member with the given support permissions: staff("view_conversation", ...)."""
-
-    def make(*codenames, username="agent", **extra):
-        user = make_user(username, is_staff=True, **extra)
-        user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-        return user
-
-    return make
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("always_open", "english")]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import re
 from datetime import date, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,25 +13,10 @@ from support.models import CannedReply, Conversation, Message, ServiceSettings
 
 # Pictures go to a tmp private storage (tests/support/conftest.py, autouse); customer
 # service is open round the clock (always_open): no automatic answers unless asked.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("always_open")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("always_open", "english")]
 
 FIGURES = reverse("admin:support_conversation_figures")
 WEEK = DayRange(date(2026, 11, 10), date(2026, 11, 16))
-
-
-@pytest.fixture(autouse=True)
-def _english(settings):
-    settings.LANGUAGE_CODE = "en"
-
-
-@pytest.fixture
-def staff(make_user):
-    def make(*codenames, username="agent", **extra):
-        user = make_user(username, is_staff=True, **extra)
-        user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-        return user
-
-    return make
 
 
 ANSWERS = ("view_conversation", "change_conversation")

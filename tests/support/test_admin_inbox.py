@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,25 +16,10 @@ from support.models import Conversation
 
 # Pictures go to a tmp private storage (tests/support/conftest.py, autouse); customer
 # service is open round the clock (always_open): no automatic answers unless asked.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("always_open")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("always_open", "english")]
 
 INBOX = reverse("admin:support_conversation_changelist")
 COUNTS = reverse("admin:support_conversation_counts")
-
-
-@pytest.fixture(autouse=True)
-def _english(settings):
-    settings.LANGUAGE_CODE = "en"
-
-
-@pytest.fixture
-def staff(make_user):
-    def make(*codenames, username="agent", **extra):
-        user = make_user(username, is_staff=True, **extra)
-        user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-        return user
-
-    return make
 
 
 @pytest.fixture

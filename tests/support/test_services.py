@@ -1,7 +1,6 @@
 """The rules of a conversation, called as the views and the admin call them."""
 
 import threading
-from io import BytesIO
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,62 +9,43 @@ from PIL import Image
 
 from orders.services import place_order
 from support import pictures, services
-from support.models import Attachment, Conversation, Message, ServiceSettings
+from support.models import Attachment, Conversation, Message
+from tests.support.conftest import picture_bytes
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def always_open(db):
-    service = ServiceSettings.get_solo()
-    service.open_days = "1234567"
-    service.opens_at = service.closes_at = service.opens_at.replace(hour=0)
-    service.save()
-    return service
-
-
-@pytest.fixture
-def never_open(db):
-    service = ServiceSettings.get_solo()
-    service.open_days = ""
-    service.save()
-    return service
-
-
-@pytest.fixture
-def staff(make_user):
+def agent(make_user):
     return make_user("agent", is_staff=True, first_name="小美", last_name="王")
 
 
 def jpeg_with_gps(size=(640, 480)) -> SimpleUploadedFile:
-    image = Image.effect_noise(size, 80).convert("RGB")  # noise: it does not compress
-    exif = Image.Exif()
-    exif.get_ifd(0x8825)[2] = (31.0, 14.0, 0.0)  # a GPS latitude
-    exif[0x0112] = 6  # taken rotated: stored sideways, shown upright
-    buffer = BytesIO()
-    image.save(buffer, "JPEG", exif=exif)
-    return SimpleUploadedFile("IMG_0001.jpg", buffer.getvalue(), content_type="image/jpeg")
+    """A phone photo: taken sideways, with a GPS position in its EXIF, incompressible."""
+    return SimpleUploadedFile(
+        "IMG_0001.jpg", picture_bytes("JPEG", size, gps=True, noise=True), content_type="image/jpeg"
+    )
 
 
-def test_a_customer_message_waits_for_staff_and_a_reply_ends_the_wait(shopper, staff, always_open):
+def test_a_customer_message_waits_for_staff_and_a_reply_ends_the_wait(shopper, agent, always_open):
     conversation = services.start_conversation(shopper, body="请问什么时候发货？")
     first_wait = conversation.waiting_since
     services.post_message(conversation, shopper, body="在吗？", as_staff=False)
     conversation.refresh_from_db()
     assert (conversation.staff_unread, conversation.waiting_since) == (2, first_wait)
 
-    services.post_message(conversation, staff, body="您好，今天下午发出。", as_staff=True)
+    services.post_message(conversation, agent, body="您好，今天下午发出。", as_staff=True)
 
     conversation.refresh_from_db()
     assert conversation.waiting_since is None
     assert conversation.customer_unread == 1
     assert conversation.first_reply_at is not None
-    assert conversation.assignee == staff  # the first to answer takes it
+    assert conversation.assignee == agent  # the first to answer takes it
 
 
-def test_reading_clears_only_the_readers_side(shopper, staff, always_open):
+def test_reading_clears_only_the_readers_side(shopper, agent, always_open):
     conversation = services.start_conversation(shopper, body="你好")
-    services.post_message(conversation, staff, body="您好", as_staff=True)
+    services.post_message(conversation, agent, body="您好", as_staff=True)
 
     services.mark_read(conversation, by_staff=False)
 
@@ -108,7 +88,7 @@ def test_empty_or_huge_messages_are_refused(shopper, body, error):
     assert not Message.objects.exists()
 
 
-def test_outside_opening_hours_the_automatic_answer_comes_once_per_wait(shopper, staff, never_open):
+def test_outside_opening_hours_the_automatic_answer_comes_once_per_wait(shopper, agent, never_open):
     conversation = services.start_conversation(shopper, body="晚上好")
     services.post_message(conversation, shopper, body="还有人吗", as_staff=False)
     automatic = conversation.messages.filter(sender=Message.Sender.SYSTEM)
@@ -116,7 +96,7 @@ def test_outside_opening_hours_the_automatic_answer_comes_once_per_wait(shopper,
     assert "服务时间" in automatic.get().body
 
     # a staff answer ends the wait; the next question outside hours is answered again
-    services.post_message(conversation, staff, body="您好", as_staff=True)
+    services.post_message(conversation, agent, body="您好", as_staff=True)
     services.post_message(conversation, shopper, body="再问一下", as_staff=False)
     assert automatic.count() == 2
 
@@ -126,7 +106,7 @@ def test_inside_opening_hours_nobody_gets_an_automatic_answer(shopper, always_op
     assert not conversation.messages.filter(sender=Message.Sender.SYSTEM).exists()
 
 
-def test_a_closed_conversation_is_rated_once(shopper, staff, always_open):
+def test_a_closed_conversation_is_rated_once(shopper, agent, always_open):
     conversation = services.start_conversation(shopper, body="你好")
     with pytest.raises(services.NotRatable):
         services.rate(conversation, rating=5)  # still open
@@ -143,12 +123,12 @@ def test_a_closed_conversation_is_rated_once(shopper, staff, always_open):
 
 
 def test_the_customer_writing_again_reopens_it_but_staff_must_reopen_first(
-    shopper, staff, always_open
+    shopper, agent, always_open
 ):
     conversation = services.start_conversation(shopper, body="你好")
     services.close(conversation)
     with pytest.raises(services.ConversationClosed):
-        services.post_message(conversation, staff, body="还有问题吗", as_staff=True)
+        services.post_message(conversation, agent, body="还有问题吗", as_staff=True)
 
     services.post_message(conversation, shopper, body="还有一个问题", as_staff=False)
 
