@@ -15,23 +15,28 @@ from .resources import VariantResource
 
 
 class CatalogChangeMixin:
-    """Every save or delete in these admins moves the storefront's cache version."""
+    """Every save or delete in these admins makes stale the storefront's cached reads
+    that show it: ``catalog_changed(objects)`` (everything, unless an admin says less)."""
+
+    def catalog_changed(self, objects, form=None):
+        services.catalog_changed()
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        services.catalog_changed()
+        self.catalog_changed([obj], form)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        services.catalog_changed()
+        self.catalog_changed([form.instance], form)
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        services.catalog_changed()
+        self.catalog_changed([obj])
 
     def delete_queryset(self, request, queryset):
+        objects = list(queryset)
         super().delete_queryset(request, queryset)
-        services.catalog_changed()
+        self.catalog_changed(objects)
 
 
 @admin.register(Category)
@@ -135,6 +140,15 @@ class ProductAdmin(CatalogChangeMixin, CatalogImportExportMixin, admin.ModelAdmi
         "sold_count",
     )
 
+    def catalog_changed(self, objects, form=None):
+        """Only what shows these products (and, when the form moved one, where it was)."""
+        initial = form.initial if form is not None else {}
+        services.products_edited(
+            [product.pk for product in objects],
+            old_slugs=[initial["slug"]] if initial.get("slug") else [],
+            old_category_ids=[initial["category"]] if initial.get("category") else [],
+        )
+
     def delete_model(self, request, obj):
         services.delete_products(Product.objects.filter(pk=obj.pk))
 
@@ -165,6 +179,9 @@ class VariantAdmin(
     list_select_related = ("product",)
     autocomplete_fields = ("product",)
     readonly_fields = ("stock",)
+
+    def catalog_changed(self, objects, form=None):
+        services.products_edited({variant.product_id for variant in objects})
 
     @admin.display(description=_("product"), ordering="product__name")
     def product_and_variant(self, variant):

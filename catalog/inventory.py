@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import ServiceError
 
-from .cache import bump_catalog_version
+from . import cache, invalidation
 from .models import Product, StockMovement, Variant
 
 Kind = StockMovement.Kind
@@ -49,6 +49,8 @@ def move(
     fourth for sales, releases and returns, which move the products'
     ``sold_count`` (the best-selling sort) in the same transaction: stock is
     sold when an order is placed, so a cancelled order's release un-counts it.
+    Cached storefront pages are invalidated after the commit only where what
+    they say of the stock changed (catalog.invalidation).
     Raises ``InsufficientStock`` (and changes nothing) if any would go below zero.
     """
     deltas: dict[int, int] = {}
@@ -94,7 +96,11 @@ def move(
     )
     if kind in (Kind.SOLD, Kind.RELEASED, Kind.RETURNED):
         _count_sales(product_of, deltas)
-    bump_catalog_version()
+        cache.note_sales()
+    # Cached pages go stale only where they say something else of the stock now.
+    changed = invalidation.stock_shown_changed(current, after)
+    if changed:
+        invalidation.products_changed({product_of[pk] for pk in changed}, edited=False)
     return movements
 
 

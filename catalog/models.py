@@ -112,6 +112,18 @@ class Product(InventoryOwnedFieldsMixin, BilingualNameMixin):  # noqa: DJ008 (th
         return localized(self.description, self.description_en)
 
 
+# The storefront says "only N left" at or below this stock, and plain "in stock" above
+# it, so a sale changes what a cached page says only at or below it (catalog.invalidation).
+STOCK_SHOWN_UP_TO = 10
+PICK_LIMIT = 99  # the quantity picker's top (orders.cart.MAX_QUANTITY)
+
+
+def shown_stock(stock: int) -> int:
+    """What the storefront may say of a stock: the number up to STOCK_SHOWN_UP_TO, and
+    STOCK_SHOWN_UP_TO + 1 for any stock above ("in stock", however many)."""
+    return min(stock, STOCK_SHOWN_UP_TO + 1)
+
+
 class Variant(InventoryOwnedFieldsMixin, BilingualNameMixin):
     """A sellable variant (规格) of a product: its own SKU, price and stock."""
 
@@ -172,6 +184,17 @@ class Variant(InventoryOwnedFieldsMixin, BilingualNameMixin):
     @property
     def is_purchasable(self) -> bool:
         return self.is_active and self.product.is_active
+
+    @property
+    def shown_stock(self) -> int:
+        """The stock as cached pages show it (``shown_stock``)."""
+        return shown_stock(self.stock)
+
+    @property
+    def pick_limit(self) -> int:
+        """The most a cached product page lets one pick: the stock where the page says
+        how many are left, else PICK_LIMIT (the cart caps a quantity at the real stock)."""
+        return self.stock if self.stock <= STOCK_SHOWN_UP_TO else PICK_LIMIT
 
 
 def product_image_path(instance, filename: str) -> str:

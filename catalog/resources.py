@@ -16,7 +16,7 @@ from import_export import fields, resources, widgets
 from core.money import to_cents
 
 from . import inventory
-from .cache import bump_catalog_version
+from .cache import invalidate_everything
 from .models import Category, Product, Variant
 
 IMPORT_REASON = "import"
@@ -134,7 +134,7 @@ class VariantResource(resources.ModelResource):
         inventory.set_stock(instance, int(stock), actor=kwargs.get("user"), reason=IMPORT_REASON)
 
     def after_import(self, dataset, result, **kwargs):
-        bump_catalog_version()
+        invalidate_everything()
 
 
 def _text(row, column: str) -> str:

@@ -1,11 +1,12 @@
 """Reads of the catalog for the storefront, each in a fixed number of queries.
 
-Listing and product reads are cached under ``catalog.cache.catalog_version()``,
-the next price change (``cache_scope``), the language and the request's
-parameters: they hold catalog objects only, never anything of one visitor (cart,
-CSRF token); any catalog change moves the version and any time-limited discount
-starting or ending moves the scope, so the next read is fresh. Reads that show
-prices take ``now``, the moment their prices are for, and build with it.
+Listing and product reads are cached (catalog.cache) under the next price change
+(``cache_scope``), the language and the request's parameters, with the versions
+of what they show: they hold catalog objects only, never anything of one
+visitor (cart, CSRF token); a change makes stale only the reads that show it
+(catalog.invalidation) and any time-limited discount starting or ending moves
+the scope, so the next read is fresh. Reads that show prices take ``now``, the
+moment their prices are for, and build with it.
 """
 
 import hashlib
@@ -21,7 +22,6 @@ from django.contrib.postgres.search import (
     SearchVector,
     SearchVectorExact,
 )
-from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import (
@@ -46,13 +46,14 @@ from django.utils.translation import get_language
 
 from marketing import discounts
 
-from .cache import catalog_version
+from . import cache as catalog_cache
 from .models import Category, Product, ProductImage, ProductSpec, Variant
 
 T = TypeVar("T")
 PAGE_SIZE = 24
 RELATED_LIMIT = 4
 FEATURED_LIMIT = 8
+HOME_ORDER = ("-is_featured", "-created_at", "-pk")  # featured (推荐) first, then the newest
 
 SORTS = {
     "newest": ("-created_at", "-pk"),
@@ -67,17 +68,17 @@ def cache_scope(now: datetime) -> tuple[str, int]:
     """What every catalog cache key starts with at ``now``, and how long an entry
     made now may live.
 
-    The scope is the catalog version and the next price change (a time-limited
-    discount starting or ending, marketing.discounts): once that moment passes,
-    the scope is another one, so nothing cached before it is read after it, and
-    the timeout ends there too, so such entries do not outstay their use.
+    The scope is the next price change (a time-limited discount starting or
+    ending, marketing.discounts): once that moment passes, the scope is another
+    one, so nothing cached before it is read after it, and the timeout ends there
+    too, so such entries do not outstay their use.
     """
     change = discounts.next_price_change(now)
     if change is None:
-        return f"{catalog_version()}.-", settings.CATALOG_CACHE_SECONDS
+        return "-", settings.CATALOG_CACHE_SECONDS
     seconds = math.ceil((change - now).total_seconds())
     epoch = change.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
-    return f"{catalog_version()}.{epoch}", max(1, min(seconds, settings.CATALOG_CACHE_SECONDS))
+    return epoch, max(1, min(seconds, settings.CATALOG_CACHE_SECONDS))
 
 
 def cached(
@@ -85,10 +86,12 @@ def cached(
     build: Callable[[], T],
     keep: Callable[[T], bool] | None = None,
     *,
+    tags: tuple[str, ...],
     now: datetime | None = None,
 ) -> T:
     """``build()`` once per cache scope at ``now`` (``cache_scope``), language and
-    ``key_parts``; a build that shows prices shows them at that same ``now``.
+    ``key_parts``, while the ``tags`` it shows (catalog.cache) keep their versions; a
+    build that shows prices shows them at that same ``now``.
 
     ``keep(value)`` false: the value is served but not stored (a page number past the
     last page, which the paginator clamps, must not add a key per number asked for).
@@ -97,12 +100,7 @@ def cached(
     # Hashed: search text is free input (any length, spaces, Chinese), keys must be tame.
     digest = hashlib.sha1("\x1f".join(map(str, key_parts)).encode(), usedforsecurity=False)
     key = f"catalog:{scope}:{get_language() or ''}:{digest.hexdigest()}"
-    value = cache.get(key)
-    if value is None:
-        value = build()
-        if keep is None or keep(value):
-            cache.set(key, value, timeout)
-    return value
+    return catalog_cache.cached(key, build, tags=tags, timeout=timeout, keep=keep)
 
 
 def active_variants() -> QuerySet[Variant]:
@@ -174,15 +172,12 @@ def category_index(*, now: datetime | None = None) -> list[Category]:
             root.subcategories = by_tree.get(root.tree_id, [])
         return roots
 
-    return cached(("categories",), build, now=now)
+    return cached(("categories",), build, tags=(catalog_cache.CATEGORIES,), now=now)
 
 
 def featured_products(limit: int = FEATURED_LIMIT) -> list[Product]:
     """Featured products (推荐) first, then the newest, to fill the home page."""
-    products = product_cards(Product.objects.visible()).order_by(
-        "-is_featured", "-created_at", "-pk"
-    )
-    return list(products[:limit])
+    return list(product_cards(Product.objects.visible()).order_by(*HOME_ORDER)[:limit])
 
 
 def home(*, now: datetime | None = None) -> dict:
@@ -194,7 +189,7 @@ def home(*, now: datetime | None = None) -> dict:
         discounts.mark_sales(cards=products, at=now)
         return {"categories": root_categories(), "products": products}
 
-    return cached(("home",), build, now=now)
+    return cached(("home",), build, tags=(catalog_cache.HOME,), now=now)
 
 
 def filter_products(products: QuerySet[Product], filters: dict) -> QuerySet[Product]:
@@ -314,6 +309,7 @@ def category_listing(slug: str, filters: dict, page_number, *, now: datetime | N
         ("category", slug, _key(filters), page_number),
         build,
         keep=lambda listing: "page" not in listing or listing["page"].number == page_number,
+        tags=(catalog_cache.category_tag(slug),),
         now=now,
     )
     if listing["category"] is None:
@@ -327,6 +323,7 @@ def search_listing(filters: dict, page_number, *, now: datetime | None = None) -
         ("search", _key(filters), page_number),
         lambda: paginate(filter_products(Product.objects.visible(), filters), page_number, at=now),
         keep=lambda page: page.number == page_number,
+        tags=(catalog_cache.SEARCH,),
         now=now,
     )
 
@@ -351,6 +348,8 @@ def product_page(slug: str, *, now: datetime | None = None) -> dict:
         )
         if product is None:
             return {"product": None}
+        # the related products are its category's: read after the category's version
+        catalog_cache.depends_on(catalog_cache.category_tag(product.category.slug))
         related = product_cards(
             Product.objects.visible().filter(category=product.category_id).exclude(pk=product.pk)
         ).order_by("-sold_count", "-created_at", "-pk")[:RELATED_LIMIT]
@@ -368,7 +367,7 @@ def product_page(slug: str, *, now: datetime | None = None) -> dict:
             "related": related,
         }
 
-    body = cached(("product", slug), build, now=now)
+    body = cached(("product", slug), build, tags=(catalog_cache.product_tag(slug),), now=now)
     if body["product"] is None:
         raise Http404
     return body

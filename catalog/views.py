@@ -3,7 +3,6 @@ import math
 import re
 from urllib.parse import urlencode
 
-from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.template.backends.utils import csrf_input
 from django.template.loader import render_to_string
@@ -16,6 +15,7 @@ from django.views.decorators.cache import cache_control
 
 from marketing import offers
 
+from . import cache as catalog_cache
 from . import selectors
 from .forms import ListingFilterForm
 
@@ -35,7 +35,11 @@ COUNTDOWN_UNTIL = re.compile(r'data-countdown="until:(\d+)"')
 
 def home(request):
     return _cached_page(
-        request, "catalog/_home_content.html", lambda now: ("", selectors.home(now=now)), params=()
+        request,
+        "catalog/_home_content.html",
+        lambda now: ("", selectors.home(now=now)),
+        params=(),
+        tags=(catalog_cache.HOME,),
     )
 
 
@@ -46,6 +50,7 @@ def categories(request):
         "catalog/_categories_content.html",
         lambda now: (_("Categories"), {"categories": selectors.category_index(now=now)}),
         params=(),
+        tags=(catalog_cache.CATEGORIES,),
     )
 
 
@@ -67,6 +72,7 @@ def category(request, slug):
         "catalog/_category_content.html",
         build,
         params=LISTING_PARAMS,
+        tags=(catalog_cache.category_tag(slug),),
         keep=lambda context: not form.errors and context["page"].number == _page_number(request),
     )
 
@@ -89,6 +95,7 @@ def search(request):
         "catalog/_search_content.html",
         build,
         params=LISTING_PARAMS,
+        tags=(catalog_cache.SEARCH,),
         keep=lambda context: (
             not form.errors
             and (context["page"] is None or context["page"].number == _page_number(request))
@@ -107,14 +114,16 @@ def product(request, slug):
         "catalog/_product_content.html",
         build,
         params=(),
+        tags=(catalog_cache.product_tag(slug),),
         # what this visitor may claim or share, rendered fresh into the cached page
         marks={OFFERS_MARK: lambda: offers.product_offers_html(request, slug)},
     )
 
 
-def _cached_page(request, content_template, build, *, params, keep=None, marks=None, **extra):
-    """A catalog page whose content HTML is cached per cache scope (the catalog version
-    and the next price change: selectors.cache_scope), language and URL.
+def _cached_page(request, content_template, build, *, params, tags, keep=None, marks=None, **extra):
+    """A catalog page whose content HTML is cached per cache scope (the next price
+    change: selectors.cache_scope), language and URL, while what it shows (``tags``
+    and those of the reads it is built from: catalog.cache) is unchanged.
 
     The content shows the catalog only (never the visitor: the header with the
     cart and the user menu is rendered fresh around it, and the visitor's CSRF
@@ -138,14 +147,19 @@ def _cached_page(request, content_template, build, *, params, keep=None, marks=N
     url = hashlib.sha1(f"{request.path}?{query}".encode(), usedforsecurity=False).hexdigest()
     scope, timeout = selectors.cache_scope(now)
     key = f"catalog:html:{scope}:{get_language() or ''}:{url}"
-    page = cache.get(key)
-    if page is None:
+    kept = True
+
+    def render_page():
+        nonlocal kept
         title, context = build(now)
-        page = {"title": title, "content": render_to_string(content_template, context, request)}
-        if keep is None or keep(context):
-            cache.set(key, page, timeout)
-        else:
-            query = ""  # nor does the anonymous header keep one for it
+        kept = keep is None or keep(context)
+        return {"title": title, "content": render_to_string(content_template, context, request)}
+
+    page = catalog_cache.cached(
+        key, render_page, tags=tags, timeout=timeout, keep=lambda _page: kept
+    )
+    if not kept:
+        query = ""  # nor does the anonymous header keep one for it
     # the anonymous header is cached under, and links back to, this page's own query
     # (core.context_processors.canonical_path)
     request.canonical_query = query

@@ -489,6 +489,9 @@ SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 # --- Storefront (catalog) ---
 INSTALLED_APPS += ["import_export"]
-# Seconds a cached catalog read (listing cards, product page body) lives; any catalog
-# change moves catalog.cache's version, so a stale entry is never read, only left to expire.
+# Seconds a cached catalog read (listing cards, product page body) lives; a change makes
+# the reads that show it stale at once (catalog.cache), the rest are only left to expire.
 CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=600)
+# How late a sold count ("1,234 sold", the best-selling order) may be shown: a sale makes
+# no page stale unless it changes what the page says of the stock.
+CATALOG_SOLD_COUNT_LAG_SECONDS = env.int("CATALOG_SOLD_COUNT_LAG_SECONDS", default=60)

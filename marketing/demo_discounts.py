@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from catalog.cache import bump_catalog_version
+from catalog.cache import invalidate_everything
 from catalog.models import Variant
 
 from .models import GiftRule, TimedDiscount
@@ -33,7 +33,7 @@ def seed_discounts() -> int:
         for sku, price in SALE_PRICES.items():
             if sku in variants:
                 sale.items.create(variant=variants[sku], price=Decimal(price))
-        bump_catalog_version()
+        invalidate_everything()
         created += 1
     if GIFT_SKU in variants and not GiftRule.objects.filter(name=GIFT_NAME).exists():
         GiftRule.objects.create(

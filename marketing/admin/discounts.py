@@ -16,7 +16,7 @@ from import_export import fields, resources
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV
 
-from catalog.cache import bump_catalog_version
+from catalog.cache import invalidate_everything
 from core.admin import cny_column
 from core.money import format_cny
 
@@ -157,19 +157,19 @@ class TimedDiscountAdmin(StatusColumnMixin, ExportMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        bump_catalog_version()
+        invalidate_everything()
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        bump_catalog_version()
+        invalidate_everything()
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        bump_catalog_version()
+        invalidate_everything()
 
     def delete_queryset(self, request, queryset):
         super().delete_queryset(request, queryset)
-        bump_catalog_version()
+        invalidate_everything()
 
 
 # --- Gift rules -----------------------------------------------------------------

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from catalog import demo_art, inventory
-from catalog.cache import bump_catalog_version
+from catalog.cache import invalidate_everything
 from catalog.models import Category, Product, ProductImage, ProductSpec, Variant
 from core.locks import lock_tree
 from crm.demo import seed_customers
@@ -386,7 +386,7 @@ class Command(BaseCommand):
                 )
                 created += 1
         if created:
-            bump_catalog_version()
+            invalidate_everything()
         return created
 
     @staticmethod
