@@ -90,23 +90,50 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
+# Sizing the connections. Every web worker process and every Celery worker process
+# keeps its own pool; a gunicorn thread holds one connection per alias at a time,
+# so a web worker never uses more than min(GUNICORN_THREADS, DATABASE_POOL_MAX)
+# (twice that with a replica, on the replica's server). Keep
+#     hosts × WEB_CONCURRENCY × min(GUNICORN_THREADS, DATABASE_POOL_MAX)
+#   + hosts × WORKER_CONCURRENCY (a prefork child holds one) + 1 (beat)
+#   ≤ PostgreSQL's max_connections (100 by default) − about 10 for admins,
+#     migrations and monitoring;
+# e.g. 2 hosts × 2 workers × 8 threads + 2 × 2 Celery children + 1 = 37. Past that,
+# put pgbouncer in front (DATABASE_POOL=false) rather than raise max_connections.
+# A request waits at most DATABASE_POOL_TIMEOUT seconds for a pooled connection,
+# then gets the "busy, try again" page (503, core.busy) instead of queueing until
+# gunicorn's timeout kills it.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # psycopg 3's pool; on by default, DATABASE_POOL=false for pgbouncer setups.
-    if env.bool("DATABASE_POOL", default=True):
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": env.int("DATABASE_POOL_MIN", default=1),
-            "max_size": env.int("DATABASE_POOL_MAX", default=20),
-            "timeout": 10,
-        }
-    else:
-        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The demo runs a Celery worker beside runserver on the same file: take the
-    # write lock at BEGIN and wait for it rather than failing with "locked".
-    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+# Optional: a PostgreSQL streaming replica for the reports and the dashboard only
+# (core.replica.reading_replica(), routed by core.db_routers.ReplicaRouter). It lags
+# the primary by a moment (seconds under load): a merchant's dashboard may be that
+# far behind. Checkout, payments, balances and anything that writes, or reads what
+# it just wrote, always use the primary. Unset: everything reads the primary.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    # Tests read the replica through the primary's test database.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["core.db_routers.ReplicaRouter"]
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        # psycopg 3's pool; on by default, DATABASE_POOL=false for pgbouncer setups.
+        if env.bool("DATABASE_POOL", default=True):
+            _database.setdefault("OPTIONS", {})["pool"] = {
+                "min_size": env.int("DATABASE_POOL_MIN", default=1),
+                "max_size": env.int("DATABASE_POOL_MAX", default=20),
+                "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5),
+            }
+        else:
+            _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    elif _database["ENGINE"] == "django.db.backends.sqlite3":
+        # The demo runs a Celery worker beside runserver on the same file: take the
+        # write lock at BEGIN and wait for it rather than failing with "locked".
+        _database["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+# A checkout waits at most this long for the row locks of its cart's stock (a hot
+# item's buyers queue there), then tells the shopper to try again (orders.services).
+CHECKOUT_LOCK_TIMEOUT_MS = env.int("CHECKOUT_LOCK_TIMEOUT_MS", default=3000)
 
 # --- Cache and sessions ---------------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://mall")}

@@ -33,3 +33,6 @@ urlpatterns += i18n_patterns(
 )
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# A busy database (no pooled connection in time) gets the 503 "try again" page.
+handler500 = "core.busy.server_error"

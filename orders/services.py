@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -20,7 +20,7 @@ from accounts import services as account_services
 from catalog import inventory
 from catalog.models import Variant
 from commissions import services as commission_services
-from core import logs, outbox
+from core import busy, logs, outbox
 from core.errors import ServiceError
 from distributors.binding import resolve_attribution
 from distributors.grades import schedule_grade_evaluation
@@ -79,6 +79,27 @@ class OutOfStock(OrderError):
         )
 
 
+class CheckoutBusy(OrderError):
+    """The cart's stock rows stayed locked by other checkouts longer than
+    CHECKOUT_LOCK_TIMEOUT_MS (a flash sale's crowd); nothing was changed."""
+
+    def __init__(self):
+        super().__init__(_("Many people are buying this right now. Please try again in a moment."))
+
+
+def refuse_sold_out(quantities: dict[int, int]) -> None:
+    """Raise OutOfStock at once when a variant has less stock than asked for.
+
+    A plain read (one query, no lock): once a hot item is sold out, its late
+    buyers are told so without queueing on its row lock. Stock read here may
+    be gone a moment later; the locked read and inventory.sell stay the guard.
+    """
+    variants = Variant.objects.select_related("product").filter(pk__in=quantities)
+    for variant in sorted(variants, key=lambda variant: variant.pk):
+        if variant.stock < quantities[variant.pk]:
+            raise OutOfStock(variant, variant.stock)
+
+
 class InvalidTransition(OrderError):
     def __init__(self, order: Order, to_status: str):
         super().__init__(
@@ -129,10 +150,12 @@ def place_order(
     its shares of the discounts (marketing.pricing). Stock (gifts' too) is
     taken under row locks in primary-key order and by a conditional update, so
     it never goes below zero; a gift without stock is left out and listed on
-    `order.missed_gifts`. The coupon is taken by a conditional update, so one
-    coupon makes one order (CouponError otherwise, nothing changed). Replaying
-    the same checkout token returns the order it already made instead of a
-    second one.
+    `order.missed_gifts`. A cart variant already short of stock is refused
+    (OutOfStock) by a plain read before any lock is taken, and the locks are
+    waited for at most CHECKOUT_LOCK_TIMEOUT_MS (CheckoutBusy, nothing changed).
+    The coupon is taken by a conditional update, so one coupon makes one order
+    (CouponError otherwise, nothing changed). Replaying the same checkout token
+    returns the order it already made instead of a second one.
     """
     if checkout_token is not None:
         existing = selectors.order_placed_with(user, checkout_token)
@@ -145,6 +168,7 @@ def place_order(
         quantities[variant_id] = quantities.get(variant_id, 0) + quantity
     if not quantities:
         raise EmptyCart(_("Your cart is empty."))
+    refuse_sold_out(quantities)
 
     # Gift variants are locked with the cart's, in one primary-key order, so that
     # their stock is read once and concurrent checkouts cannot deadlock.
@@ -156,7 +180,14 @@ def place_order(
         .filter(pk__in=locked_ids)
         .order_by("pk")
     )
-    variants = {variant.pk: variant for variant in variants}
+    try:
+        # A hot item's buyers queue on its row: each waits a bounded time, not the queue's.
+        with busy.lock_timeout(settings.CHECKOUT_LOCK_TIMEOUT_MS):
+            variants = {variant.pk: variant for variant in variants}
+    except DatabaseError as exc:
+        if busy.is_lock_timeout(exc):
+            raise CheckoutBusy from None
+        raise
     for variant_id in sorted(quantities):
         variant = variants.get(variant_id)
         if variant is None or not variant.is_purchasable:

@@ -20,6 +20,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from core.money import format_cny
+from core.replica import reading_replica
 
 from . import definitions, exports
 from .definitions import DATE, MONEY, NUMBER, TIME, Report
@@ -88,9 +89,11 @@ class ReportViews:
         _require_permission(request, report)
         return self._render(request, report, request.GET)
 
+    @reading_replica()
     def _render(self, request, report: Report, data):
         """The page: the form as typed; while it is not valid, its errors above the
-        table of the last 30 days (nothing else changes)."""
+        table of the last 30 days (nothing else changes). Its rows are read from
+        the replica when there is one."""
         form, filters = report.parse(data)
         shown = filters if filters is not None else report.parse(None)[1]
         columns = report.get_columns(shown)

@@ -12,6 +12,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.replica import reading_replica
+
 from . import dashboard
 
 PERMISSION = "orders.view_order"
@@ -22,9 +24,17 @@ def can_see_dashboard(user) -> bool:
 
 
 def dashboard_context(site, request) -> dict:
-    """{"dashboard": ...} for staff who can view orders, {} for anyone else."""
+    """{"dashboard": ...} for staff who can view orders, {} for anyone else.
+
+    Its figures are read from the replica when there is one (core.replica): they
+    may be a few seconds behind the primary."""
     if not can_see_dashboard(request.user):
         return {}
+    with reading_replica():
+        return _dashboard(request)
+
+
+def _dashboard(request) -> dict:
     today = timezone.localdate()
     span, problem = dashboard.parse_period(request.GET, today=today)
     reader = dashboard.Reader(today)

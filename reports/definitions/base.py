@@ -157,12 +157,16 @@ class Report:
     def rows(
         self, filters: Filters, *, offset: int = 0, limit: int | None = None
     ) -> Iterator[tuple]:
-        """Every row (or `limit` rows from `offset`), streamed from the database."""
+        """Every row (or `limit` rows from `offset`), streamed from the database.
+
+        The database is chosen now (the replica inside core.replica.reading_replica()),
+        not when the rows are read: a streamed response reads them after its view
+        has returned, outside the view's scope."""
         queryset = self.queryset(filters)
+        queryset = queryset.using(queryset.db)
         if offset or limit is not None:
             queryset = queryset[offset : None if limit is None else offset + limit]
-        for item in queryset.iterator(chunk_size=STREAM_CHUNK):
-            yield self.to_row(item, filters)
+        return (self.to_row(item, filters) for item in queryset.iterator(chunk_size=STREAM_CHUNK))
 
     def page(self, filters: Filters, number) -> Page:
         """One page of rows (the last one if `number` is past it, the first if it is
