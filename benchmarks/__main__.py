@@ -6,6 +6,8 @@ BENCHMARKS = [
     "benchmarks.accrual",
     "benchmarks.order_flow",
     "benchmarks.storefront",
+    "benchmarks.mixed",
+    "benchmarks.flash_sale",
     "benchmarks.dashboard",
 ]
 
