@@ -43,8 +43,9 @@ def products_changed(
 
     ``edited``: a back-office edit, which may change where a product shows (its
     visibility, being featured, its pictures, its category); False: only what its
-    pages say of it changed (a price, the stock shown). ``old_slugs`` and ``old_category_ids``: where an edited product was
-    shown before the edit (a new slug, another category).
+    pages say of it changed (a price, the stock shown). ``old_slugs`` and
+    ``old_category_ids``: where an edited product was shown before the edit (a new
+    slug, another category).
     """
     product_ids, old_slugs = set(product_ids), set(old_slugs)
     old_category_ids = set(old_category_ids)
