@@ -446,6 +446,37 @@ class Accrual(models.Model):
         return f"{self.order_id} {self.outcome} ({self.earners})"
 
 
+class AccrualDue(models.Model):
+    """A paid order waiting for its accrual (待结算): the due queue of commissions.accrual.
+
+    Written in the payment's transaction, so a paid order is never forgotten
+    whatever happens to the task that should accrue it; deleted in the
+    transaction that accrues the order (or finds it accrued, refunded or
+    cancelled). A batch claims rows with FOR UPDATE SKIP LOCKED, so two
+    workers never take the same ones.
+    """
+
+    order = models.OneToOneField(
+        "orders.Order",
+        verbose_name=_("order"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    due_since = models.DateTimeField(_("due since"), default=timezone.now)
+    # Runs that failed on this order alone (a batch that fails is retried order by
+    # order): such a row leaves the batches to the sweep, so it holds back no other.
+    failures = models.PositiveSmallIntegerField(_("failures"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("order due for accrual")
+        verbose_name_plural = _("orders due for accrual")
+
+    def __str__(self):
+        return f"{self.order_id} due since {self.due_since:%Y-%m-%d %H:%M:%S}"
+
+
 class Withdrawal(models.Model):
     """A withdrawal (提现): a distributor asks to be paid part of their available balance.
 

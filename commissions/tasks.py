@@ -2,11 +2,20 @@ from celery import shared_task
 
 from core.task_policy import RETRY_POLICY
 
-from . import services
+from . import accrual, services
+
+
+@shared_task(name="commissions.tasks.accrue_due", **RETRY_POLICY)
+def accrue_due_task() -> int:
+    """Accrue the due orders in batches (commissions.accrual.run_due): after each
+    paid order, debounced, and every minute from beat. Returns how many it took."""
+    return accrual.run_due()
 
 
 @shared_task(name="commissions.tasks.accrue_commissions", **RETRY_POLICY)
 def accrue_commissions_task(order_id: int) -> int:
+    """One order's accrual: kept for the messages queued before accrual ran in
+    batches (through the same code, so it accrues once either way)."""
     return len(services.accrue_commissions(order_id))
 
 

@@ -45,6 +45,9 @@ app.conf.update(
             "task": "distributors.tasks.place_unplaced_members",
             "schedule": 30.0,
         },
+        # Paid orders due for accrual (commissions.accrual): each payment requests a
+        # run as well; this one catches a run that was lost.
+        "accrue-due-commissions": {"task": "commissions.tasks.accrue_due", "schedule": 60.0},
         "accrue-missing-commissions": {
             "task": "commissions.tasks.accrue_missing_commissions",
             "schedule": crontab(minute="*/10"),

@@ -1,4 +1,5 @@
 import logging
+import time
 from datetime import timedelta
 
 from celery import shared_task
@@ -25,6 +26,11 @@ STUCK_AFTER = timedelta(minutes=10)
 # (Equal to one run's claims, it would give up every run whose retries ran out.)
 MAX_ATTEMPTS = 3 * (1 + RETRY_POLICY["max_retries"])
 RESEND_BATCH = 500
+# A deliver_many run hands what is left to a new run after this long: well
+# within the soft time limit, one SMTP or SMS timeout included.
+DELIVER_MANY_SECONDS = 30
+# A delivery of a batch that must wait is tried again on its own after this long.
+HAND_OVER_SECONDS = 2
 
 
 @shared_task(
@@ -41,6 +47,33 @@ RESEND_BATCH = 500
 def deliver(delivery_id: int) -> str:
     """Send one email or SMS of a site message, at most once (see notifications.deliveries)."""
     return deliveries.deliver(delivery_id)
+
+
+@shared_task(name="notifications.tasks.deliver_many", **RETRY_POLICY)
+def deliver_many(delivery_ids: list[int]) -> int:
+    """Send the deliveries of a batch of messages (one outbox row for all), each at
+    most once, exactly as ``deliver`` sends one.
+
+    A delivery that cannot go now (a temporary failure, the SMS rate limit,
+    another sender's claim, an unexpected error) is handed to a ``deliver`` task
+    of its own, with that task's retries, so it never holds back the others.
+    After DELIVER_MANY_SECONDS the rest goes on in a new run. A repeated run
+    sends nothing twice: a delivery sent, skipped or failed is claimed by no one.
+    Returns how many were handled in this run.
+    """
+    started = time.monotonic()
+    for done, pk in enumerate(delivery_ids):
+        if time.monotonic() - started > DELIVER_MANY_SECONDS:
+            outbox.enqueue(deliver_many, delivery_ids[done:])
+            return done
+        try:
+            deliveries.deliver(pk)
+        except (deliveries.TemporaryFailure, deliveries.Busy):
+            outbox.enqueue(deliver, pk, countdown=HAND_OVER_SECONDS)
+        except Exception:  # noqa: BLE001 - one bad delivery must not hold back the batch
+            logger.exception("delivery %s failed in a batch; retried on its own", pk)
+            outbox.enqueue(deliver, pk, countdown=HAND_OVER_SECONDS)
+    return len(delivery_ids)
 
 
 def stuck(now) -> Q:

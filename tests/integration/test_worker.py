@@ -1,7 +1,7 @@
 """Payment to commission through a real Celery worker on Redis and PostgreSQL.
 
 Nothing runs eagerly here: the notification view commits the payment, the
-on-commit hook publishes `accrue_commissions` to Redis, and a separate
+on-commit hook publishes a run of the accrual queue to Redis, and a separate
 `celery worker` process consumes it and writes the commissions into the test
 database, where this test polls for them.
 """
@@ -24,9 +24,9 @@ from payments.services import start_payment
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 ACCRUAL_TIMEOUT = 30  # seconds
-# What celery.app.trace logs at INFO when the task returned (here: 2 commissions made).
+# What celery.app.trace logs at INFO when the task returned (here: 1 due order accrued).
 ACCRUAL_SUCCEEDED = re.compile(
-    r"Task commissions\.tasks\.accrue_commissions\[[0-9a-f-]+\] succeeded in [0-9.e-]+s: 2\b"
+    r"Task commissions\.tasks\.accrue_due\[[0-9a-f-]+\] succeeded in [0-9.e-]+s: 1\b"
 )
 
 
