@@ -36,8 +36,8 @@ from payments.models import Transfer
 from .models import Accrual, Bonus, Commission, LedgerEntry, Withdrawal
 
 BATCH_SIZE = 1000
-# A paid order's accrual task normally runs within seconds, and the sweep
-# (every 10 minutes, for orders paid 5 minutes ago or more) catches a lost one.
+# A paid order is accrued within seconds from its due row (commissions.accrual: a
+# batch run, and beat's every minute); the sweep (every 10 minutes) catches the rest.
 ACCRUAL_GRACE = timedelta(minutes=30)
 # An approved payout is sent after commit, and the poller (every 2 minutes)
 # sends one whose task was lost.
